@@ -1,0 +1,75 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""Partitions as instances: names, ownership and power state.
+
+A CPC runs other workloads next to OpenStack, so a compute host recognises
+its own partitions by two marks it sets when it creates them (the seed
+driver's conventions): the name "OpenStack-<host>-<instance uuid>" and a
+description starting "OpenStack CPCSubset=<host>".  A partition that lacks
+either mark is foreign and is never changed.
+"""
+
+import re
+
+from nova.compute import power_state
+
+NAME_PREFIX = 'OpenStack'
+
+# Properties one partition list request returns for every subset partition:
+# enough for power sync, ownership and resource accounting at once.
+LIST_PROPERTIES = ('description', 'ifl-processors', 'initial-memory')
+
+# HMC partition status -> Nova power state.
+_POWER_STATES = {
+    'active': power_state.RUNNING,
+    'degraded': power_state.RUNNING,       # running with fewer resources
+    'stopped': power_state.SHUTDOWN,
+    # An in-guest "shutdown -h" stops every CPU and leaves the partition
+    # paused, not stopped: to Nova the guest is off, and a stop request
+    # brings the partition to "stopped" before it can start again.
+    'paused': power_state.SHUTDOWN,
+    'reservation-error': power_state.SHUTDOWN,  # could not get its resources
+    'terminated': power_state.CRASHED,
+    # Transitions and lost contact: unknown, so Nova's sync takes no action.
+    'starting': power_state.NOSTATE,
+    'stopping': power_state.NOSTATE,
+    'communications-not-active': power_state.NOSTATE,
+    'status-check': power_state.NOSTATE,
+}
+
+
+def partition_name(host, instance_uuid):
+    return f'{NAME_PREFIX}-{host}-{instance_uuid}'
+
+
+def name_filter(host):
+    """Regex for the HMC's name filter (matched against the whole name)."""
+    return f'{re.escape(NAME_PREFIX)}-{re.escape(host)}-.*'
+
+
+def description(host, instance_name):
+    return f'{NAME_PREFIX} CPCSubset={host} Instance={instance_name}'
+
+
+def _description_fields(text):
+    if not text.startswith(NAME_PREFIX + ' '):
+        return {}
+    return dict(f.split('=', 1) for f in text.split()[1:] if '=' in f)
+
+
+def is_owned(props, host):
+    """True if the partition with these properties belongs to host."""
+    name_ok = re.fullmatch(name_filter(host), props.get('name', ''))
+    fields = _description_fields(props.get('description') or '')
+    return bool(name_ok) and fields.get('CPCSubset') == host
+
+
+def instance_name(props):
+    """The Nova instance name recorded in an owned partition."""
+    return _description_fields(props.get('description') or '').get(
+        'Instance')
+
+
+def power_state_of(status):
+    return _POWER_STATES.get(status, power_state.NOSTATE)

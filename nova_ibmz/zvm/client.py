@@ -1,0 +1,119 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""A small client of the z/VM Cloud Connector REST API.
+
+We do not use the connector's own client (zvmconnector): it sends no auth
+token and sets no timeout.  Every call here is one HTTP request; with token
+auth, the first call and the first call after the token expires also cost
+one POST /token.  Every answer carries the connector's envelope
+{overallRC, rc, rs, modID, errmsg, output}; a non-zero overallRC becomes a
+ConnectorError that keeps those codes.
+"""
+
+import threading
+
+from oslo_log import log as logging
+import requests
+
+from nova_ibmz.common.exception import ConfigurationError
+from nova_ibmz.common.exception import HypervisorUnreachable
+
+LOG = logging.getLogger(__name__)
+
+
+class ConnectorError(Exception):
+    """The connector answered a request with an error envelope."""
+
+    def __init__(self, request, status, envelope):
+        self.request = request
+        self.status = status
+        self.overall_rc = envelope.get('overallRC')
+        self.rc = envelope.get('rc')
+        self.rs = envelope.get('rs')
+        self.mod_id = envelope.get('modID')
+        self.errmsg = envelope.get('errmsg') or ''
+        super().__init__(
+            f'{request}: HTTP {status}, overallRC {self.overall_rc} rc '
+            f'{self.rc} rs {self.rs} modID {self.mod_id}: {self.errmsg}')
+
+
+class ConnectorNotFound(ConnectorError):
+    """HTTP 404: the guest, image, vswitch ... does not exist."""
+
+
+class CloudConnector:
+    """Requests to one Cloud Connector, with auth tokens when configured."""
+
+    def __init__(self, url, verify=True, admin_token=None, timeout=300):
+        self.url = url.rstrip('/')
+        self._admin_token = admin_token
+        self._timeout = timeout
+        self._http = requests.Session()
+        self._http.verify = verify
+        self._token = None
+        self._token_lock = threading.Lock()
+
+    def get(self, path, **params):
+        return self.request('GET', path, params=params or None)
+
+    def post(self, path, body=None):
+        return self.request('POST', path, body=body)
+
+    def put(self, path, body=None):
+        return self.request('PUT', path, body=body)
+
+    def delete(self, path, body=None):
+        return self.request('DELETE', path, body=body)
+
+    def request(self, method, path, body=None, params=None):
+        """Send one request; return the envelope's output."""
+        what = f'{method} {path}'
+        resp = self._send(method, path, body, params, self._auth_headers())
+        if resp.status_code == 401 and self._admin_token:
+            # The token expired (or the connector restarted with a new
+            # secret): fetch a new one and try once more.
+            resp = self._send(method, path, body, params,
+                              self._auth_headers(renew=True))
+        if resp.status_code == 401:
+            raise ConfigurationError(
+                'zvm', 'admin_token_file',
+                f'the Cloud Connector at {self.url} refused {what} (HTTP '
+                f'401): check the admin token')
+        try:
+            envelope = resp.json()
+        except ValueError:
+            raise HypervisorUnreachable(
+                self.url, f'{what}: HTTP {resp.status_code} without a JSON '
+                f'body: {resp.text[:200]!r}')
+        if envelope.get('overallRC', 0) != 0 or resp.status_code >= 400:
+            cls = ConnectorNotFound if resp.status_code == 404 else \
+                ConnectorError
+            raise cls(what, resp.status_code, envelope)
+        return envelope.get('output')
+
+    def _send(self, method, path, body, params, headers):
+        try:
+            return self._http.request(method, self.url + path, json=body,
+                                      params=params, headers=headers,
+                                      timeout=self._timeout)
+        except requests.RequestException as e:
+            raise HypervisorUnreachable(self.url,
+                                        f'{method} {path} failed: {e}')
+
+    def _auth_headers(self, renew=False):
+        if not self._admin_token:
+            return {}
+        with self._token_lock:
+            if renew or self._token is None:
+                resp = self._send('POST', '/token', None, None,
+                                  {'X-Admin-Token': self._admin_token})
+                token = resp.headers.get('X-Auth-Token')
+                if resp.status_code != 200 or not token:
+                    raise ConfigurationError(
+                        'zvm', 'admin_token_file',
+                        f'the Cloud Connector at {self.url} gave no auth '
+                        f'token (HTTP {resp.status_code}): check the admin '
+                        f'token')
+                self._token = token
+            return {'X-Auth-Token': self._token}
