@@ -10,6 +10,7 @@ from zhmcclient.mock import FakedSession
 from nova_ibmz.conf import dpm as dpm_conf
 from nova_ibmz.conf import types
 from nova_ibmz.dpm import driver as dpm_driver
+from nova_ibmz.dpm import partition
 
 TOPOLOGY = (pathlib.Path(dpm_conf.__file__).parents[1] / 'sim' / 'hmc' /
             'topologies' / 'default.yaml')
@@ -28,6 +29,29 @@ def faked_session(config):
         password=config.hmc_password)
 
 
-def driver(virtapi, config=CONFIG, host=HOST):
+def driver(virtapi, config=CONFIG, host=HOST, session_factory=faked_session):
     return dpm_driver.DPMDriver(virtapi, config=config, host_name=host,
-                                session_factory=faked_session)
+                                session_factory=session_factory)
+
+
+def faked_cpc(session):
+    """The topology's CPC in a faked session's HMC (to edit or add to)."""
+    return session.hmc.cpcs.lookup_by_oid(CPC_ID)
+
+
+def add_partition(session, host, instance_uuid, instance_name, ifls=1,
+                  memory=1024, status='active', name=None, description=None):
+    """Add a partition as host would have created it for an instance.
+
+    name and description override the marks the driver sets, for decoys.
+    """
+    return faked_cpc(session).partitions.add({
+        'name': name or partition.partition_name(host, instance_uuid),
+        'description': (partition.description(host, instance_name)
+                        if description is None else description),
+        'status': status,
+        'type': 'linux',
+        'ifl-processors': ifls,
+        'initial-memory': memory,
+        'maximum-memory': memory,
+    })

@@ -36,8 +36,8 @@ with the Web Services API port: "hmc.example.org", "hmc.example.org:6794",
                help='Password of hmc_username.'),
     cfg.StrOpt('hmc_ca_file',
                help="""
-PEM file with the CA certificate(s) that signed the HMC's certificate.  Unset:
-the system's trusted CAs are used.
+PEM file with the CA certificate(s) that signed the HMC's certificate.
+Unset: the system's trusted CAs are used.
 """),
     cfg.BoolOpt('hmc_verify_cert', default=True,
                 help="""

@@ -8,6 +8,7 @@ small value object, so a bad value fails with the option's name and the
 value in the message, and the drivers never re-parse strings.
 """
 
+import ipaddress
 import re
 from typing import NamedTuple
 
@@ -26,9 +27,13 @@ class HostPort(NamedTuple):
     host: str
     port: int
 
+    @property
+    def url_host(self):
+        """The host as a URL holds it: an IPv6 address in brackets."""
+        return f'[{self.host}]' if ':' in self.host else self.host
+
     def __str__(self):
-        host = f'[{self.host}]' if ':' in self.host else self.host
-        return f'{host}:{self.port}'
+        return f'{self.url_host}:{self.port}'
 
 
 class AdapterPort(NamedTuple):
@@ -67,7 +72,12 @@ def parse_host_port(text):
         port = _port(port_text, text)
     else:
         host, port = text, None
-    if ':' not in host and not _HOSTNAME.match(host):
+    if ':' in host:
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            raise ValueError(f'{text!r}: {host!r} is not an IPv6 address')
+    elif not _HOSTNAME.fullmatch(host):
         raise ValueError(f'{text!r} is not a valid host name or address')
     return HostPort(host, HMC_DEFAULT_PORT if port is None else port)
 
@@ -75,7 +85,7 @@ def parse_host_port(text):
 def parse_object_id(text):
     """An HMC object-id (a UUID, as the HMC shows it in lower case)."""
     value = text.lower()
-    if not _OBJECT_ID.match(value):
+    if not _OBJECT_ID.fullmatch(value):
         raise ValueError(f'{text!r} is not an HMC object-id (a UUID such as '
                          f'fa1f2466-12df-311a-804c-4ed2cc1d6564)')
     return value
@@ -101,7 +111,7 @@ def parse_wwpn(text):
 def parse_cp_name(text):
     """A z/VM CP name: 1 to 8 characters, stored upper case."""
     value = text.upper()
-    if not _CP_NAME.match(value):
+    if not _CP_NAME.fullmatch(value):
         raise ValueError(f'{text!r} is not a z/VM name (1 to 8 letters, '
                          f'digits or @#$_-)')
     return value

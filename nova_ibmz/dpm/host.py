@@ -33,8 +33,9 @@ OPERATING_STATUSES = frozenset(['active', 'operating', 'degraded',
 
 def open_session(config):
     """A zhmcclient session to the HMC; logon happens on first use."""
+    # zhmcclient puts the host into its URL as given.
     return zhmcclient.Session(
-        config.hmc.host, config.hmc_username, config.hmc_password,
+        config.hmc.url_host, config.hmc_username, config.hmc_password,
         port=config.hmc.port, verify_cert=config.verify)
 
 

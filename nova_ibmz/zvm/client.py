@@ -83,9 +83,12 @@ class CloudConnector:
         try:
             envelope = resp.json()
         except ValueError:
+            envelope = None
+        if not isinstance(envelope, dict):
+            # Not the connector (a proxy's error page, say): no envelope.
             raise HypervisorUnreachable(
                 self.url, f'{what}: HTTP {resp.status_code} without a JSON '
-                f'body: {resp.text[:200]!r}')
+                f'envelope: {resp.text[:200]!r}')
         if envelope.get('overallRC', 0) != 0 or resp.status_code >= 400:
             cls = ConnectorNotFound if resp.status_code == 404 else \
                 ConnectorError

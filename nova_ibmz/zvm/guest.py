@@ -36,7 +36,7 @@ def check_name_template(template):
                 'DEFAULT', 'instance_name_template',
                 f'{template!r} does not render an instance name from an '
                 f'instance id')
-        if not _USERID.match(name):
+        if not _USERID.fullmatch(name):
             raise ConfigurationError(
                 'DEFAULT', 'instance_name_template',
                 f'{template!r} gives {name!r} for instance id {sample}; '

@@ -1,0 +1,448 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""The DPM driver's CPC subset on zhmcclient's faked HMC (default topology).
+
+The topology's CPC1 has 40 IFLs, 2 TiB of customer memory and three
+partitions of other workloads (PROD-DB2, PROD-WAS, TEST-SAP).
+"""
+
+import dataclasses
+import json
+import re
+
+from nova.compute import power_state
+from nova import exception as nova_exception
+from nova import objects
+from oslo_utils import uuidutils
+import pytest
+import zhmcclient
+
+from nova_ibmz.common.exception import ConfigurationError
+from nova_ibmz.common.exception import HypervisorUnreachable
+from nova_ibmz.conf import types
+from nova_ibmz.dpm import host as dpm_host
+from nova_ibmz.dpm import partition
+from tests import hmc
+
+objects.register_all()
+
+CPC_URI = f'/api/cpcs/{hmc.CPC_ID}'
+FOREIGN = ('PROD-DB2', 'PROD-WAS', 'TEST-SAP')
+
+
+class RequestLog:
+    """Records every request a faked session gets: (method, uri)."""
+
+    def __init__(self, session):
+        self.requests = []
+        for method in ('get', 'post', 'delete'):
+            setattr(session, method, self._wrap(method.upper(),
+                                                getattr(session, method)))
+
+    def _wrap(self, method, func):
+        def call(uri, *args, **kwargs):
+            self.requests.append((method, uri))
+            return func(uri, *args, **kwargs)
+        return call
+
+    def clear(self):
+        self.requests.clear()
+
+
+@pytest.fixture
+def session():
+    return hmc.faked_session(hmc.CONFIG)
+
+
+@pytest.fixture
+def requests_log(session):
+    return RequestLog(session)
+
+
+@pytest.fixture
+def make_driver(session):
+    """Drivers whose every HMC session is the test's faked session."""
+    def make(config=hmc.CONFIG, host=hmc.HOST):
+        return hmc.driver(None, config=config, host=host,
+                          session_factory=lambda config: session)
+    return make
+
+
+@pytest.fixture
+def driver(make_driver):
+    return make_driver()
+
+
+def config(**changes):
+    return dataclasses.replace(hmc.CONFIG, **changes)
+
+
+def instance(uuid):
+    return objects.Instance(uuid=uuid)
+
+
+def add_own(session, instance_name, host=hmc.HOST, **kwargs):
+    """Add an instance partition of host; return its instance uuid."""
+    uuid = uuidutils.generate_uuid()
+    hmc.add_partition(session, host, uuid, instance_name, **kwargs)
+    return uuid
+
+
+# init_host -----------------------------------------------------------------
+
+
+def test_init_host_reads_the_cpc_once(driver, requests_log):
+    driver.init_host(hmc.HOST)
+    assert requests_log.requests == [('GET', CPC_URI)]
+    driver.init_host(hmc.HOST)
+    driver.get_available_resource(hmc.HOST)
+    assert requests_log.requests.count(('GET', CPC_URI)) == 1
+
+
+def test_init_host_at_the_cpc_limits(make_driver):
+    # All 40 IFLs and all customer memory of CPC1 are allowed.
+    driver = make_driver(config(max_processors=40, max_memory=2097152))
+    driver.init_host(hmc.HOST)
+    assert driver.get_available_resource(hmc.HOST)['vcpus'] == 40
+
+
+def test_unknown_cpc_object_id(make_driver):
+    unknown = 'deadbeef-7ed7-11ee-8a4c-0a00000000c1'
+    driver = make_driver(config(cpc_object_id=unknown))
+    with pytest.raises(ConfigurationError) as e:
+        driver.init_host(hmc.HOST)
+    message = str(e.value)
+    assert message.startswith('[dpm] cpc_object_id: ')
+    assert unknown in message
+    assert 'hmc-sim:6794' in message
+
+
+def test_cpc_not_in_dpm_mode(session, driver):
+    hmc.faked_cpc(session).update({'dpm-enabled': False})
+    with pytest.raises(ConfigurationError) as e:
+        driver.init_host(hmc.HOST)
+    message = str(e.value)
+    assert message.startswith('[dpm] cpc_object_id: ')
+    assert f'CPC CPC1 ({hmc.CPC_ID}) is not in DPM mode' in message
+
+
+@pytest.mark.parametrize('status', ['no-power', 'not-operating', 'service'])
+def test_cpc_not_operating(session, driver, status):
+    hmc.faked_cpc(session).update({'status': status})
+    with pytest.raises(HypervisorUnreachable) as e:
+        driver.init_host(hmc.HOST)
+    message = str(e.value)
+    assert message.startswith('HMC hmc-sim:6794: ')
+    assert f'CPC CPC1 ({hmc.CPC_ID}) is not operating' in message
+    assert repr(status) in message
+
+
+@pytest.mark.parametrize('status', ['operating', 'degraded',
+                                    'service-required', 'exceptions'])
+def test_cpc_operating_statuses_pass(session, driver, requests_log, status):
+    hmc.faked_cpc(session).update({'status': status})
+    driver.init_host(hmc.HOST)
+    assert requests_log.requests == [('GET', CPC_URI)]
+
+
+def test_max_processors_above_the_cpc_ifls(make_driver):
+    driver = make_driver(config(max_processors=41))
+    with pytest.raises(ConfigurationError) as e:
+        driver.init_host(hmc.HOST)
+    assert str(e.value) == (f'[dpm] max_processors: 41 exceeds the 40 IFLs '
+                            f'of CPC CPC1 ({hmc.CPC_ID})')
+
+
+def test_max_processors_above_changed_cpc(session, driver):
+    hmc.faked_cpc(session).update({'processor-count-ifl': 16})
+    with pytest.raises(ConfigurationError) as e:
+        driver.init_host(hmc.HOST)
+    assert 'max_processors: 20 exceeds the 16 IFLs' in str(e.value)
+
+
+def test_max_memory_above_the_cpc_memory(make_driver):
+    driver = make_driver(config(max_memory=2097152 + 1))
+    with pytest.raises(ConfigurationError) as e:
+        driver.init_host(hmc.HOST)
+    assert str(e.value) == (
+        f'[dpm] max_memory: 2097153 MiB exceeds the 2097152 MiB of customer '
+        f'memory of CPC CPC1 ({hmc.CPC_ID})')
+
+
+# HMC failures --------------------------------------------------------------
+
+
+def test_hmc_unreachable_at_start(session, driver):
+    session.hmc.disable()
+    with pytest.raises(HypervisorUnreachable) as e:
+        driver.init_host(hmc.HOST)
+    message = str(e.value)
+    assert message.startswith('HMC hmc-sim:6794: reading the CPC failed: ')
+    assert hmc.CONFIG.hmc_password not in message
+
+
+def test_hmc_unreachable_later_and_back(session, driver):
+    driver.init_host(hmc.HOST)
+    uuid = add_own(session, 'instance-00000001')
+    session.hmc.disable()
+    for call in (lambda: driver.get_available_resource(hmc.HOST),
+                 driver.list_instances,
+                 lambda: driver.get_info(instance(uuid))):
+        with pytest.raises(HypervisorUnreachable) as e:
+            call()
+        message = str(e.value)
+        assert message.startswith('HMC hmc-sim:6794: listing partitions '
+                                  'failed: ')
+        assert hmc.CONFIG.hmc_password not in message
+    session.hmc.enable()
+    assert driver.list_instances() == ['instance-00000001']
+
+
+def test_hmc_server_error(session, driver):
+    driver.init_host(hmc.HOST)
+
+    def fail(uri, *args, **kwargs):
+        raise zhmcclient.HTTPError({'http-status': 500, 'reason': 1,
+                                    'message': 'internal error'})
+
+    session.get = fail
+    with pytest.raises(HypervisorUnreachable) as e:
+        driver.list_instances()
+    assert str(e.value) == ('HMC hmc-sim:6794: listing partitions failed: '
+                            'HTTP 500,1: internal error')
+
+
+def test_open_session_brackets_ipv6_hosts():
+    v6 = dpm_host.open_session(config(hmc=types.HostPort('fd00::1', 6795)))
+    assert (v6.host, v6.port) == ('[fd00::1]', 6795)
+    assert v6.verify_cert is True
+    name = dpm_host.open_session(config(hmc_verify_cert=False))
+    assert (name.host, name.port) == ('hmc-sim', 6794)
+    assert name.verify_cert is False
+    assert name.userid == 'openstack'
+
+
+# Resource accounting and instances -----------------------------------------
+
+
+@pytest.fixture
+def populated(session):
+    """Two partitions of this host and three decoys beside the foreign ones.
+
+    Returns the uuids of this host's instances, by instance name.
+    """
+    own = {
+        'instance-00000001': add_own(session, 'instance-00000001', ifls=4,
+                                     memory=4096),
+        'instance-00000002': add_own(session, 'instance-00000002', ifls=6,
+                                     memory=8192, status='stopped'),
+    }
+    # A partition of another compute host on the same CPC.
+    add_own(session, 'instance-00000003', host='other', ifls=10,
+            memory=65536)
+    # Named like ours, but not created by us.
+    add_own(session, 'decoy-name', ifls=12, memory=100000,
+            description='Imported workload, hands off')
+    # Described as ours, but named for another host.
+    add_own(session, 'decoy-description', ifls=14, memory=200000,
+            name=partition.partition_name('other', uuidutils.generate_uuid()))
+    return own
+
+
+def test_available_resource_counts_own_partitions_only(driver, populated):
+    resources = driver.get_available_resource(hmc.HOST)
+    assert resources['vcpus'] == 20
+    assert resources['memory_mb'] == 512 * 1024
+    assert resources['vcpus_used'] == 6  # the largest: IFLs are shared
+    assert resources['memory_mb_used'] == 4096 + 8192
+    assert resources['local_gb'] == resources['local_gb_used'] == 0
+    assert resources['hypervisor_type'] == 'prsm'
+    assert resources['hypervisor_version'] == 2015000
+    assert resources['hypervisor_hostname'] == hmc.HOST
+    assert json.loads(resources['cpu_info']) == {
+        'arch': 's390x', 'vendor': 'IBM', 'model': '8561'}
+    assert resources['supported_instances'] == [('s390x', 'prsm', 'hvm')]
+
+
+def test_available_resource_of_an_empty_subset(session, driver):
+    names = [p.name for p in hmc.faked_cpc(session).partitions.list()]
+    assert sorted(names) == sorted(FOREIGN)  # the CPC is not empty
+    resources = driver.get_available_resource(hmc.HOST)
+    assert (resources['vcpus_used'], resources['memory_mb_used']) == (0, 0)
+
+
+def test_available_resource_of_the_other_host(make_driver, populated):
+    resources = make_driver(host='other').get_available_resource('other')
+    assert resources['hypervisor_hostname'] == 'other'
+    assert (resources['vcpus_used'], resources['memory_mb_used']) == (
+        10, 65536)
+
+
+def test_list_instances_returns_own_names_only(driver, populated):
+    assert sorted(driver.list_instances()) == ['instance-00000001',
+                                               'instance-00000002']
+
+
+def test_get_available_nodes(driver):
+    assert driver.get_available_nodes() == [hmc.HOST]
+
+
+@pytest.mark.parametrize('status, state', [
+    ('active', power_state.RUNNING),
+    ('degraded', power_state.RUNNING),
+    ('stopped', power_state.SHUTDOWN),
+    ('paused', power_state.SHUTDOWN),
+    ('reservation-error', power_state.SHUTDOWN),
+    ('terminated', power_state.CRASHED),
+    ('starting', power_state.NOSTATE),
+    ('stopping', power_state.NOSTATE),
+    ('communications-not-active', power_state.NOSTATE),
+    ('status-check', power_state.NOSTATE),
+    ('some-future-status', power_state.NOSTATE),
+])
+def test_get_info_power_state(session, driver, populated, status, state):
+    uuid = add_own(session, 'instance-00000009', status=status)
+    assert driver.get_info(instance(uuid)).state == state
+
+
+def test_get_info_sees_status_changes(session, driver, populated):
+    uuid = populated['instance-00000001']
+    assert driver.get_info(instance(uuid)).state == power_state.RUNNING
+    [faked] = hmc.faked_cpc(session).partitions.list(
+        {'name': re.escape(partition.partition_name(hmc.HOST, uuid))})
+    faked.update({'status': 'stopped'})
+    assert driver.get_info(instance(uuid)).state == power_state.SHUTDOWN
+
+
+def test_get_info_of_a_missing_partition(driver, populated):
+    uuid = uuidutils.generate_uuid()
+    with pytest.raises(nova_exception.InstanceNotFound) as e:
+        driver.get_info(instance(uuid))
+    assert uuid in str(e.value)
+
+
+def test_get_info_of_a_partition_not_ours(session, driver):
+    # Our name for the uuid, but the description of another workload.
+    uuid = add_own(session, 'x', description='OpenStack CPCSubset=other')
+    with pytest.raises(nova_exception.InstanceNotFound):
+        driver.get_info(instance(uuid))
+    # The same uuid in another host's subset is not ours either.
+    hmc.add_partition(session, 'other', uuid, 'y',
+                      name=partition.partition_name('other', uuid))
+    with pytest.raises(nova_exception.InstanceNotFound):
+        driver.get_info(instance(uuid))
+
+
+def test_host_name_prefix_of_another_host(session, make_driver, populated):
+    """Host 'subset' must not take the partitions of host 'subset-1'."""
+    # The name filter alone would match them: ownership needs both marks.
+    assert re.fullmatch(partition.name_filter('subset'),
+                        partition.partition_name('subset-1', 'u'))
+    driver = make_driver(host='subset')
+    assert driver.list_instances() == []
+    assert driver.get_available_resource('subset')['memory_mb_used'] == 0
+    with pytest.raises(nova_exception.InstanceNotFound):
+        driver.get_info(instance(populated['instance-00000001']))
+
+
+def test_host_name_with_regex_characters(session, make_driver):
+    host = 'sub.set+1'
+    own = add_own(session, 'mine', host=host, ifls=2, memory=2048)
+    add_own(session, 'of-subsetX1', host='subsetX1', ifls=3, memory=3072)
+    # Named for a host the unescaped pattern 'sub.set+1' would match, and
+    # described as ours: only escaping the host name keeps it out.
+    lookalike = 'subXsettt1'
+    assert re.fullmatch(f'OpenStack-{host}-.*',
+                        partition.partition_name(lookalike, 'u'))
+    add_own(session, 'lookalike', ifls=4, memory=4096,
+            name=partition.partition_name(lookalike,
+                                          uuidutils.generate_uuid()),
+            description=partition.description(host, 'lookalike'))
+    driver = make_driver(host=host)
+    assert driver.list_instances() == ['mine']
+    resources = driver.get_available_resource(host)
+    assert (resources['vcpus_used'], resources['memory_mb_used']) == (
+        2, 2048)
+    assert driver.get_info(instance(own)).state == power_state.RUNNING
+    assert make_driver(host='subsetX1').list_instances() == ['of-subsetX1']
+
+
+# Ownership marks -----------------------------------------------------------
+
+
+@pytest.mark.parametrize('name_host, description, owned', [
+    ('subset-1', 'OpenStack CPCSubset=subset-1 Instance=i-1', True),
+    ('subset-1', 'OpenStack CPCSubset=subset-1', True),
+    ('subset-1', 'OpenStack CPCSubset=subset-10 Instance=i-1', False),
+    ('subset-1', 'OpenStack CPCSubset=subset Instance=i-1', False),
+    ('subset-1', 'Production DB2', False),
+    ('subset-1', 'CPCSubset=subset-1 Instance=i-1', False),
+    ('subset-1', '', False),
+    ('subset-1', None, False),
+    # Both marks are needed: a list request's name filter is the HMC's
+    # business, the driver checks the name again.
+    ('other', 'OpenStack CPCSubset=subset-1 Instance=i-1', False),
+    ('subset', 'OpenStack CPCSubset=subset-1 Instance=i-1', False),
+])
+def test_is_owned(name_host, description, owned):
+    props = {'name': partition.partition_name(name_host,
+                                              uuidutils.generate_uuid()),
+             'description': description}
+    assert partition.is_owned(props, 'subset-1') is owned
+
+
+def test_is_owned_needs_a_name():
+    assert not partition.is_owned(
+        {'description': partition.description('subset-1', 'i-1')},
+        'subset-1')
+
+
+def test_instance_name_from_description():
+    assert partition.instance_name(
+        {'description': partition.description('h', 'instance-0000002a')}
+    ) == 'instance-0000002a'
+    assert partition.instance_name({'description': 'Production'}) is None
+    assert partition.description('h', 'i-1') == (
+        'OpenStack CPCSubset=h Instance=i-1')
+    assert partition.partition_name('h', 'u-1') == 'OpenStack-h-u-1'
+
+
+# HMC requests --------------------------------------------------------------
+
+
+def test_one_request_per_call_after_the_cpc_read(driver, populated,
+                                                 requests_log):
+    driver.init_host(hmc.HOST)
+    assert requests_log.requests == [('GET', CPC_URI)]
+    uuid = populated['instance-00000001']
+    for call in (lambda: driver.get_available_resource(hmc.HOST),
+                 lambda: driver.get_info(instance(uuid)),
+                 driver.list_instances,
+                 lambda: driver.get_available_resource(hmc.HOST)):
+        requests_log.clear()
+        call()
+        [(method, uri)] = requests_log.requests
+        assert method == 'GET'
+        assert uri.startswith(f'{CPC_URI}/partitions?')
+        assert ('additional-properties=description,ifl-processors,'
+                'initial-memory' in uri)
+
+
+def test_request_count_does_not_grow_with_partitions(session, driver,
+                                                     requests_log):
+    driver.init_host(hmc.HOST)
+    for i in range(12):
+        add_own(session, f'instance-{i:08x}', ifls=1, memory=1024)
+    requests_log.clear()
+    resources = driver.get_available_resource(hmc.HOST)
+    assert resources['memory_mb_used'] == 12 * 1024
+    assert len(requests_log.requests) == 1
+
+
+def test_first_call_reads_cpc_then_lists(driver, populated, requests_log):
+    """Without init_host, the first call reads the CPC on its way."""
+    uuid = populated['instance-00000002']
+    assert driver.get_info(instance(uuid)).state == power_state.SHUTDOWN
+    assert [r[1].split('?')[0] for r in requests_log.requests] == [
+        CPC_URI, f'{CPC_URI}/partitions']

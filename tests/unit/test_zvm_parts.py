@@ -1,0 +1,447 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""The z/VM driver's parts against the Cloud Connector simulator over HTTP."""
+
+import json
+import socket
+
+from nova.compute import power_state
+from nova import exception as nova_exception
+from nova import objects
+import nova.conf
+from oslo_utils import uuidutils
+import pytest
+import requests_mock
+
+from nova_ibmz.common.exception import ConfigurationError
+from nova_ibmz.common.exception import HypervisorUnreachable
+from nova_ibmz.sim.zvm import model
+from nova_ibmz.zvm import client
+from nova_ibmz.zvm import driver as zvm_driver
+from nova_ibmz.zvm import guest
+from nova_ibmz.zvm import host as zvm_host
+from tests import connector
+
+objects.register_all()
+
+CONF = nova.conf.CONF
+
+
+class Traffic:
+    """The HTTP requests one CloudConnector sent, with their answers."""
+
+    def __init__(self, cc):
+        self.exchanges = []
+        cc._http.hooks['response'].append(self._record)
+
+    def _record(self, resp, *args, **kwargs):
+        req = resp.request
+        self.exchanges.append({
+            'method': req.method,
+            'path': req.path_url.split('?')[0],
+            'admin_token': req.headers.get('X-Admin-Token'),
+            'auth_token': req.headers.get('X-Auth-Token'),
+            'status': resp.status_code,
+            'issued': resp.headers.get('X-Auth-Token'),
+        })
+
+    def summary(self):
+        return [(x['method'], x['path'], x['status'])
+                for x in self.exchanges]
+
+
+@pytest.fixture
+def sim():
+    """The shared simulator, with an empty model for this test."""
+    server = connector.server()
+    server.model = model.Model()
+    return server
+
+
+def new_client(sim, admin_token=connector.ADMIN_TOKEN):
+    return client.CloudConnector(sim.url, admin_token=admin_token,
+                                 timeout=10)
+
+
+@pytest.fixture
+def cc(sim):
+    return new_client(sim)
+
+
+@pytest.fixture
+def traffic(cc):
+    return Traffic(cc)
+
+
+@pytest.fixture
+def driver(sim):
+    # connector.driver() gives the shared simulator a new, empty model.
+    return connector.driver(None)
+
+
+@pytest.fixture
+def zvm_names():
+    """Instance names z/VM can take, as an operator must configure them."""
+    CONF.set_override('instance_name_template', 'os%06x')
+    yield
+    CONF.clear_override('instance_name_template')
+
+
+def instance(instance_id):
+    return objects.Instance(id=instance_id, uuid=uuidutils.generate_uuid())
+
+
+def closed_port_url():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    return f'http://127.0.0.1:{port}'
+
+
+# Auth tokens ---------------------------------------------------------------
+
+
+def test_token_exchange_then_token_on_every_request(cc, traffic):
+    assert cc.get('/guests') == []
+    assert cc.get('/host')['zvm_host'] == 'ZVMSIM1'
+    assert traffic.summary() == [('POST', '/token', 200),
+                                 ('GET', '/guests', 200),
+                                 ('GET', '/host', 200)]
+    token_exchange, first, second = traffic.exchanges
+    assert token_exchange['admin_token'] == connector.ADMIN_TOKEN
+    assert token_exchange['issued']
+    for request in (first, second):
+        assert request['auth_token'] == token_exchange['issued']
+        assert request['admin_token'] is None  # the secret stays home
+
+
+def test_expired_token_is_renewed_once(sim, cc, traffic):
+    cc.get('/host')
+    old_token = traffic.exchanges[0]['issued']
+    traffic.exchanges.clear()
+    sim.expire_tokens()
+    assert cc.get('/guests') == []
+    assert traffic.summary() == [('GET', '/guests', 401),
+                                 ('POST', '/token', 200),
+                                 ('GET', '/guests', 200)]
+    refused, renewal, retried = traffic.exchanges
+    assert refused['auth_token'] == old_token
+    assert renewal['issued'] not in (None, old_token)
+    assert retried['auth_token'] == renewal['issued']
+    # The new token serves the next request without another exchange.
+    traffic.exchanges.clear()
+    cc.get('/guests')
+    assert traffic.summary() == [('GET', '/guests', 200)]
+
+
+def test_token_refused_after_renewal_is_not_retried_again(
+        sim, cc, traffic, monkeypatch):
+    monkeypatch.setattr(sim, 'token_valid', lambda token: False)
+    with pytest.raises(ConfigurationError) as e:
+        cc.get('/host')
+    assert traffic.summary() == [('POST', '/token', 200),
+                                 ('GET', '/host', 401),
+                                 ('POST', '/token', 200),
+                                 ('GET', '/host', 401)]
+    message = str(e.value)
+    assert message.startswith('[zvm] admin_token_file: ')
+    assert 'GET /host' in message
+    assert connector.ADMIN_TOKEN not in message
+
+
+def test_wrong_admin_token(sim):
+    wrong = 'not-the-admin-token-4711'
+    cc = new_client(sim, admin_token=wrong)
+    traffic = Traffic(cc)
+    with pytest.raises(ConfigurationError) as e:
+        cc.get('/host')
+    assert traffic.summary() == [('POST', '/token', 401)]
+    message = str(e.value)
+    assert message.startswith('[zvm] admin_token_file: ')
+    assert sim.url in message
+    assert 'HTTP 401' in message
+    assert wrong not in message
+    assert connector.ADMIN_TOKEN not in message
+
+
+def test_no_admin_token_against_a_token_server(sim):
+    cc = new_client(sim, admin_token=None)
+    traffic = Traffic(cc)
+    with pytest.raises(ConfigurationError) as e:
+        cc.get('/host')
+    assert traffic.summary() == [('GET', '/host', 401)]
+    assert str(e.value).startswith('[zvm] admin_token_file: ')
+
+
+def test_auth_none_sends_no_token():
+    url = 'http://zcc.example.org:8080'
+    cc = client.CloudConnector(url + '/', timeout=10)
+    with requests_mock.Mocker() as m:
+        m.get(url + '/guests', json={'overallRC': 0, 'rc': 0, 'rs': 0,
+                                     'modID': 0, 'errmsg': '',
+                                     'output': ['OS000001']})
+        assert cc.get('/guests') == ['OS000001']
+        [request] = m.request_history
+    assert request.url == url + '/guests'
+    assert 'X-Auth-Token' not in request.headers
+    assert 'X-Admin-Token' not in request.headers
+
+
+# Unreachable and unexpected answers ----------------------------------------
+
+
+@pytest.mark.parametrize('admin_token', [connector.ADMIN_TOKEN, None])
+def test_connector_down(admin_token):
+    url = closed_port_url()
+    cc = client.CloudConnector(url, admin_token=admin_token, timeout=10)
+    with pytest.raises(HypervisorUnreachable) as e:
+        cc.get('/host')
+    message = str(e.value)
+    assert message.startswith(f'{url}: ')
+    assert 'failed' in message
+    assert connector.ADMIN_TOKEN not in message
+
+
+@pytest.mark.parametrize('answer', [
+    {'status_code': 502, 'text': '<html><h1>502 Bad Gateway</h1></html>'},
+    {'status_code': 200, 'text': ''},
+    {'status_code': 200, 'json': ['not', 'an', 'envelope']},
+    {'status_code': 200, 'text': 'null'},
+])
+def test_answer_without_envelope(answer):
+    url = 'http://zcc.example.org:8080'
+    cc = client.CloudConnector(url, timeout=10)
+    with requests_mock.Mocker() as m:
+        m.get(url + '/host', **answer)
+        with pytest.raises(HypervisorUnreachable) as e:
+            cc.get('/host')
+    message = str(e.value)
+    assert message.startswith(
+        f'{url}: GET /host: HTTP {answer["status_code"]} without a JSON '
+        f'envelope: ')
+    if 'text' in answer:
+        assert repr(answer['text'][:200]) in message
+
+
+def test_not_found_keeps_the_connector_codes(sim, cc):
+    with pytest.raises(client.ConnectorNotFound) as e:
+        cc.get('/guests/NOSUCH/power_state')
+    error = e.value
+    assert isinstance(error, client.ConnectorError)
+    assert (error.status, error.overall_rc, error.rc, error.rs,
+            error.mod_id) == (404, 404, 404, 3, 10)
+    assert "'NOSUCH'" in error.errmsg
+    assert str(error).startswith(
+        'GET /guests/NOSUCH/power_state: HTTP 404, overallRC 404 rc 404 rs 3 '
+        'modID 10: ')
+
+
+def test_unknown_route_is_not_found_of_the_web_layer(cc):
+    with pytest.raises(client.ConnectorNotFound) as e:
+        cc.get('/no/such/route')
+    assert (e.value.rs, e.value.mod_id) == (404, 120)
+
+
+@pytest.mark.parametrize('status, rcs, not_found', [
+    (409, (8, 400, 8, 1), False),   # guest exists
+    (200, (300, 300, 5, 10), False),  # an error envelope in an HTTP 200
+    (404, (404, 404, 1, 40), True),   # image missing
+    (500, (0, 0, 0, 0), False),       # an HTTP error with a clean envelope
+])
+def test_error_envelopes(status, rcs, not_found):
+    url = 'http://zcc.example.org:8080'
+    cc = client.CloudConnector(url, timeout=10)
+    body = dict(zip(('overallRC', 'rc', 'rs', 'modID'), rcs),
+                errmsg='failed', output='')
+    with requests_mock.Mocker() as m:
+        m.post(url + '/guests', status_code=status, text=json.dumps(body))
+        with pytest.raises(client.ConnectorError) as e:
+            cc.post('/guests', {'guest': {'userid': 'OS000001'}})
+        assert m.request_history[0].json() == {
+            'guest': {'userid': 'OS000001'}}
+    assert isinstance(e.value, client.ConnectorNotFound) is not_found
+    assert (e.value.status, e.value.overall_rc, e.value.rc, e.value.rs,
+            e.value.mod_id) == (status, *rcs)
+    assert e.value.errmsg == 'failed'
+
+
+# Guests --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize('cp_state, state', [
+    ('on', power_state.RUNNING),
+    ('off', power_state.SHUTDOWN),
+    ('unknown', power_state.NOSTATE),
+])
+def test_get_info(sim, driver, zvm_names, cp_state, state):
+    sim.model.add_guest(model.Guest('OS000001', 2, 2048, cp_state))
+    sim.model.add_guest(model.Guest('OS000002', 1, 1024,
+                                    'off' if cp_state == 'on' else 'on'))
+    assert driver.get_info(instance(1)).state == state
+
+
+def test_get_info_follows_the_guest(sim, driver, zvm_names):
+    sim.model.add_guest(model.Guest('OS00001F', 2, 2048, 'off'))
+    assert driver.get_info(instance(31)).state == power_state.SHUTDOWN
+    sim.model.guest('os00001f').power_state = 'on'
+    assert driver.get_info(instance(31)).state == power_state.RUNNING
+
+
+def test_get_info_of_a_missing_guest(sim, driver, zvm_names):
+    sim.model.add_guest(model.Guest('OS000001', 2, 2048, 'on'))
+    missing = instance(2)
+    with pytest.raises(nova_exception.InstanceNotFound) as e:
+        driver.get_info(missing)
+    assert missing.uuid in str(e.value)
+
+
+def test_userid_is_upper_case(zvm_names):
+    assert guest.userid(instance(0xabc)) == 'OS000ABC'
+
+
+def test_list_instances_lower_case(sim, driver):
+    assert driver.list_instances() == []
+    for userid in ('OS00000A', 'OS000001'):
+        sim.model.add_guest(model.Guest(userid, 1, 1024, 'off'))
+    assert driver.list_instances() == ['os000001', 'os00000a']
+
+
+def test_guests_names_through_the_client(sim, cc):
+    sim.model.add_guest(model.Guest('OS0000FF', 1, 1024, 'on'))
+    assert guest.Guests(cc).names() == ['os0000ff']
+
+
+# The z/VM host -------------------------------------------------------------
+
+
+@pytest.fixture
+def counted_host_info(sim, driver, monkeypatch):
+    """How many GET /host requests the simulator answered.
+
+    After the driver fixture, which gives the simulator its model.
+    """
+    calls = []
+    real = sim.model.host_info
+
+    def host_info():
+        calls.append(1)
+        return real()
+
+    monkeypatch.setattr(sim.model, 'host_info', host_info)
+    return calls
+
+
+def test_get_available_resource_from_get_host(sim, driver,
+                                              counted_host_info):
+    system = sim.model.system
+    system.name, system.vcpus, system.memory_mb = 'ZVMTEST2', 12, 65536
+    system.disk_total_gb, system.version = 500, '7.4.0'
+    sim.model.add_guest(model.Guest('OS000001', 2, 2048, 'on'))
+    sim.model.add_guest(model.Guest('OS000002', 3, 4096, 'on'))
+    sim.model.add_guest(model.Guest('OS000003', 8, 8192, 'off'))
+    resources = driver.get_available_resource('ZVMTEST2')
+    assert len(counted_host_info) == 1
+    assert {k: v for k, v in resources.items() if k != 'cpu_info'} == {
+        'vcpus': 12,
+        'memory_mb': 65536,
+        'local_gb': 500,
+        'vcpus_used': 5,
+        'memory_mb_used': 6144,
+        'local_gb_used': 0,
+        'hypervisor_type': 'zvm',
+        'hypervisor_version': 740,
+        'hypervisor_hostname': 'ZVMTEST2',
+        'disk_available_least': 500,
+        'supported_instances': [('s390x', 'zvm', 'hvm')],
+        'numa_topology': None,
+    }
+    assert json.loads(resources['cpu_info']) == {
+        'architecture': 's390x', 'cec_model': '8561'}
+
+
+def test_get_available_nodes_is_the_system_name(sim, driver,
+                                                counted_host_info):
+    sim.model.system.name = 'ZVMNODE7'
+    assert driver.get_available_nodes() == ['ZVMNODE7']
+    assert driver.get_available_nodes(refresh=True) == ['ZVMNODE7']
+    assert len(counted_host_info) == 1  # read once, then kept
+
+
+def test_node_name_comes_with_the_first_host_read(sim, cc, traffic):
+    zvm = zvm_host.ZVMHost(cc)
+    sim.model.system.name = 'ZVMNODE8'
+    assert zvm.resources()['hypervisor_hostname'] == 'ZVMNODE8'
+    assert zvm.node == 'ZVMNODE8'
+    assert [x[:2] for x in traffic.summary()] == [('POST', '/token'),
+                                                  ('GET', '/host')]
+
+
+def test_init_host(sim, driver, zvm_names, counted_host_info):
+    assert driver.init_host('compute-1') is None
+    assert len(counted_host_info) == 1
+
+
+def test_init_host_rejects_nova_default_template(driver, counted_host_info):
+    CONF.set_override('instance_name_template', 'instance-%08x')
+    try:
+        with pytest.raises(ConfigurationError) as e:
+            driver.init_host('compute-1')
+    finally:
+        CONF.clear_override('instance_name_template')
+    assert 'instance_name_template' in str(e.value)
+    assert counted_host_info == []  # checked before asking the connector
+
+
+def test_init_host_connector_down(zvm_names):
+    url = closed_port_url()
+    driver = zvm_driver.ZVMDriver(None, config=connector.config(url))
+    with pytest.raises(HypervisorUnreachable) as e:
+        driver.init_host('compute-1')
+    assert str(e.value).startswith(f'{url}: ')
+
+
+# instance_name_template ----------------------------------------------------
+
+
+@pytest.mark.parametrize('template', ['os%06x', 'i%07x', 'z%x', '$%06x'])
+def test_name_template_accepted(template):
+    assert guest.check_name_template(template) is None
+
+
+def test_name_template_too_long():
+    with pytest.raises(ConfigurationError) as e:
+        guest.check_name_template('instance-%08x')
+    message = str(e.value)
+    assert message.startswith('[DEFAULT] instance_name_template: ')
+    assert "'instance-00000001'" in message
+    assert 'os%06x' in message  # says what would work
+
+
+def test_name_template_too_long_for_large_ids():
+    with pytest.raises(ConfigurationError) as e:
+        guest.check_name_template('os%d')  # os1 ... os16777215
+    assert "'os16777215' for instance id 16777215" in str(e.value)
+
+
+def test_name_template_upper_case():
+    with pytest.raises(ConfigurationError) as e:
+        guest.check_name_template('OS%06X')
+    assert 'instance_name_template' in str(e.value)
+    assert "'OS000001'" in str(e.value)
+
+
+@pytest.mark.parametrize('template', ['fixed', 'os-%(uuid)s', 'os%06q'])
+def test_name_template_without_usable_format(template):
+    with pytest.raises(ConfigurationError) as e:
+        guest.check_name_template(template)
+    message = str(e.value)
+    assert message.startswith('[DEFAULT] instance_name_template: ')
+    assert repr(template) in message
+
+
+@pytest.mark.parametrize('template', ['os%05x\n', 'o s%05x', '_os%05x'])
+def test_name_template_bad_characters(template):
+    with pytest.raises(ConfigurationError) as e:
+        guest.check_name_template(template)
+    assert repr(template) in str(e.value)
