@@ -25,8 +25,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
+# STRICT_CONFORMANCE=1: nova's conformance suite fails on NotImplementedError
+# outside each driver's allowed-missing list (tests/conformance/base.py).
 test: $(STAMP)
-	$(PY) -m pytest
+	STRICT_CONFORMANCE=1 $(PY) -m pytest
 	$(VENV)/bin/reno lint
 
 sandbox:
