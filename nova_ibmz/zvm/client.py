@@ -60,12 +60,6 @@ class CloudConnector:
     def post(self, path, body=None):
         return self.request('POST', path, body=body)
 
-    def put(self, path, body=None):
-        return self.request('PUT', path, body=body)
-
-    def delete(self, path, body=None):
-        return self.request('DELETE', path, body=body)
-
     def request(self, method, path, body=None, params=None):
         """Send one request; return the envelope's output."""
         what = f'{method} {path}'
