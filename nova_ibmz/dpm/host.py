@@ -75,19 +75,26 @@ class CPCSubset:
 
     @property
     def cpc(self):
-        """The target CPC with its full properties (pulled once)."""
-        if self._cpc is None:
-            client = zhmcclient.Client(self._session_factory(self.config))
-            cpc = client.cpcs.resource_object(self.config.cpc_object_id)
-            try:
-                self._hmc_call('reading the CPC', cpc.pull_full_properties)
-            except (zhmcclient.HTTPError, zhmcclient.CeasedExistence):
-                raise ConfigurationError(
-                    'dpm', 'cpc_object_id',
-                    f'no CPC with object-id {self.config.cpc_object_id} '
-                    f'on {self.endpoint}')
-            self._cpc = cpc
-        return self._cpc
+        """The target CPC with its full properties (pulled once).
+
+        Under the lock, so concurrent first calls open one session only.
+        """
+        with self._lock:
+            if self._cpc is None:
+                self._cpc = self._read_cpc()
+            return self._cpc
+
+    def _read_cpc(self):
+        client = zhmcclient.Client(self._session_factory(self.config))
+        cpc = client.cpcs.resource_object(self.config.cpc_object_id)
+        try:
+            self._hmc_call('reading the CPC', cpc.pull_full_properties)
+        except (zhmcclient.HTTPError, zhmcclient.CeasedExistence):
+            raise ConfigurationError(
+                'dpm', 'cpc_object_id',
+                f'no CPC with object-id {self.config.cpc_object_id} '
+                f'on {self.endpoint}')
+        return cpc
 
     def check(self):
         """Fail unless the CPC can host this subset (for init_host)."""
