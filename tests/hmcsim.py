@@ -1,0 +1,92 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""The HMC simulator served over HTTPS in the test process, and clients.
+
+Clients are the real zhmcclient.Session, verifying the simulator's
+certificate against its CA, and a requests session for the /_sim/ test
+controls.
+"""
+
+import contextlib
+
+import requests
+import zhmcclient
+
+from nova_ibmz.sim import tls
+from nova_ibmz.sim.hmc import model
+from nova_ibmz.sim.hmc import server
+
+USERID = 'openstack'
+PASSWORD = 'openstack-sim'
+CPC_NAME = 'CPC1'
+SG_CPC_NAME = 'CPC2'
+# Jobs quick enough for tests; a job of 0 s is complete at its first poll,
+# so zhmcclient's wait_for_completion never sleeps its fixed 10 s.
+FAST_JOBS = {'start': 0.2, 'stop': 0.1, 'dump': 0.1, 'psw-restart': 0.1,
+             'mount-iso': 0.1}
+INSTANT_JOBS = dict.fromkeys(FAST_JOBS, 0.0)
+# Long enough for a test to see a job running, even on a busy machine.
+SLOW_JOBS = dict(FAST_JOBS, start=1.5, stop=1.0)
+
+
+class Controls:
+    """The simulator's /_sim/ test controls."""
+
+    def __init__(self, hmc_server):
+        self.url = hmc_server.url + '/_sim'
+        self.http = requests.Session()
+        # Per request: a session's verify loses to REQUESTS_CA_BUNDLE.
+        self.ca_file = str(hmc_server.certs.ca_file)
+
+    def call(self, method, path, json=None):
+        reply = self.http.request(method, self.url + path, json=json,
+                                  verify=self.ca_file, timeout=10)
+        reply.raise_for_status()
+        return reply.json()
+
+    def requests(self, since=0):
+        return self.call('GET', f'/requests?since={since}')['requests']
+
+    def last_seq(self):
+        entries = self.requests()
+        return entries[-1]['seq'] if entries else 0
+
+    def fault(self, **rule):
+        return self.call('POST', '/faults', rule)
+
+    def set_properties(self, uri, **properties):
+        return self.call('POST', '/properties',
+                         {'uri': uri, 'properties': properties})
+
+
+@contextlib.contextmanager
+def serve(certs_dir, topology='default', job_seconds=None, state_file=None,
+          latency_ms=0, port=0):
+    """A running simulator (HMCServer) for the duration of the block."""
+    certs = tls.ensure(certs_dir, 'nova-ibmz HMC simulator (tests)')
+    sim = model.Simulator(model.topology_path(topology),
+                          job_seconds or dict(FAST_JOBS), state_file)
+    hmc = server.HMCServer(sim, certs, port=port,
+                           latency_ms=latency_ms).start()
+    try:
+        yield hmc
+    finally:
+        hmc.stop()
+
+
+def session(hmc_server, password=PASSWORD, verify=True):
+    """A real zhmcclient session to the simulator."""
+    return zhmcclient.Session(
+        '127.0.0.1', USERID, password, port=hmc_server.port,
+        verify_cert=str(hmc_server.certs.ca_file) if verify is True
+        else verify)
+
+
+def cpc(hmc_session, name=CPC_NAME):
+    return zhmcclient.Client(hmc_session).cpcs.find(name=name)
+
+
+def partition_props(name, ifls=1, memory=1024, **more):
+    return dict({'name': name, 'ifl-processors': ifls,
+                 'initial-memory': memory, 'maximum-memory': memory}, **more)
