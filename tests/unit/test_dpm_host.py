@@ -1,13 +1,13 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""The DPM driver's CPC subset on zhmcclient's faked HMC (default topology).
+"""The DPM driver's CPC subset on the HMC simulator (default topology).
 
 The topology's CPC1 has 40 IFLs, 2 TiB of customer memory and three
-partitions of other workloads (PROD-DB2, PROD-WAS, TEST-SAP).
+partitions of other workloads (PROD-DB2, PROD-WAS, TEST-SAP).  The driver
+reaches the simulator over HTTPS with a real zhmcclient session.
 """
 
-import dataclasses
 import json
 import re
 
@@ -16,14 +16,15 @@ from nova import exception as nova_exception
 from nova import objects
 from oslo_utils import uuidutils
 import pytest
-import zhmcclient
 
 from nova_ibmz.common.exception import ConfigurationError
 from nova_ibmz.common.exception import HypervisorUnreachable
 from nova_ibmz.conf import types
+from nova_ibmz.dpm import driver as dpm_driver
 from nova_ibmz.dpm import host as dpm_host
 from nova_ibmz.dpm import partition
 from tests import hmc
+from tests import hmcsim
 
 objects.register_all()
 
@@ -32,40 +33,31 @@ FOREIGN = ('PROD-DB2', 'PROD-WAS', 'TEST-SAP')
 
 
 class RequestLog:
-    """Records every request a faked session gets: (method, uri)."""
+    """The simulator's log of API requests since this object was made."""
 
-    def __init__(self, session):
-        self.requests = []
-        for method in ('get', 'post', 'delete'):
-            setattr(session, method, self._wrap(method.upper(),
-                                                getattr(session, method)))
-
-    def _wrap(self, method, func):
-        def call(uri, *args, **kwargs):
-            self.requests.append((method, uri))
-            return func(uri, *args, **kwargs)
-        return call
+    def __init__(self, server):
+        self._log = server.log
+        self.clear()
 
     def clear(self):
-        self.requests.clear()
+        entries = self._log.since()
+        self._seq = entries[-1]['seq'] if entries else 0
+
+    @property
+    def requests(self):
+        """(method, uri) of every request but logons."""
+        return [(e['method'], e['path']) for e in self._log.since(self._seq)
+                if e['path'] != '/api/sessions']
 
 
 @pytest.fixture
-def session():
-    return hmc.faked_session(hmc.CONFIG)
+def make_driver():
+    """Drivers of any host and configuration on one reset simulator."""
+    hmc.reset()
 
-
-@pytest.fixture
-def requests_log(session):
-    return RequestLog(session)
-
-
-@pytest.fixture
-def make_driver(session):
-    """Drivers whose every HMC session is the test's faked session."""
-    def make(config=hmc.CONFIG, host=hmc.HOST):
-        return hmc.driver(None, config=config, host=host,
-                          session_factory=lambda config: session)
+    def make(config=None, host=hmc.HOST):
+        return dpm_driver.DPMDriver(None, config=config or hmc.make_config(),
+                                    host_name=host)
     return make
 
 
@@ -74,19 +66,37 @@ def driver(make_driver):
     return make_driver()
 
 
+@pytest.fixture
+def requests_log(driver):
+    return RequestLog(hmc.server())
+
+
+@pytest.fixture
+def controls(driver):
+    return hmcsim.Controls(hmc.server())
+
+
 def config(**changes):
-    return dataclasses.replace(hmc.CONFIG, **changes)
+    return hmc.make_config(**changes)
+
+
+def endpoint():
+    return f'HMC 127.0.0.1:{hmc.server().port}'
 
 
 def instance(uuid):
     return objects.Instance(uuid=uuid)
 
 
-def add_own(session, instance_name, host=hmc.HOST, **kwargs):
+def add_own(instance_name, host=hmc.HOST, **kwargs):
     """Add an instance partition of host; return its instance uuid."""
     uuid = uuidutils.generate_uuid()
-    hmc.add_partition(session, host, uuid, instance_name, **kwargs)
+    hmc.add_partition(host, uuid, instance_name, **kwargs)
     return uuid
+
+
+def set_cpc(controls, **properties):
+    controls.set_properties(CPC_URI, **properties)
 
 
 # init_host -----------------------------------------------------------------
@@ -115,11 +125,11 @@ def test_unknown_cpc_object_id(make_driver):
     message = str(e.value)
     assert message.startswith('[dpm] cpc_object_id: ')
     assert unknown in message
-    assert 'hmc-sim:6794' in message
+    assert endpoint().removeprefix('HMC ') in message
 
 
-def test_cpc_not_in_dpm_mode(session, driver):
-    hmc.faked_cpc(session).update({'dpm-enabled': False})
+def test_cpc_not_in_dpm_mode(controls, driver):
+    set_cpc(controls, **{'dpm-enabled': False})
     with pytest.raises(ConfigurationError) as e:
         driver.init_host(hmc.HOST)
     message = str(e.value)
@@ -128,20 +138,21 @@ def test_cpc_not_in_dpm_mode(session, driver):
 
 
 @pytest.mark.parametrize('status', ['no-power', 'not-operating', 'service'])
-def test_cpc_not_operating(session, driver, status):
-    hmc.faked_cpc(session).update({'status': status})
+def test_cpc_not_operating(controls, driver, status):
+    set_cpc(controls, status=status)
     with pytest.raises(HypervisorUnreachable) as e:
         driver.init_host(hmc.HOST)
     message = str(e.value)
-    assert message.startswith('HMC hmc-sim:6794: ')
+    assert message.startswith(f'{endpoint()}: ')
     assert f'CPC CPC1 ({hmc.CPC_ID}) is not operating' in message
     assert repr(status) in message
 
 
 @pytest.mark.parametrize('status', ['operating', 'degraded',
                                     'service-required', 'exceptions'])
-def test_cpc_operating_statuses_pass(session, driver, requests_log, status):
-    hmc.faked_cpc(session).update({'status': status})
+def test_cpc_operating_statuses_pass(controls, driver, requests_log,
+                                     status):
+    set_cpc(controls, status=status)
     driver.init_host(hmc.HOST)
     assert requests_log.requests == [('GET', CPC_URI)]
 
@@ -154,8 +165,8 @@ def test_max_processors_above_the_cpc_ifls(make_driver):
                             f'of CPC CPC1 ({hmc.CPC_ID})')
 
 
-def test_max_processors_above_changed_cpc(session, driver):
-    hmc.faked_cpc(session).update({'processor-count-ifl': 16})
+def test_max_processors_above_changed_cpc(controls, driver):
+    set_cpc(controls, **{'processor-count-ifl': 16})
     with pytest.raises(ConfigurationError) as e:
         driver.init_host(hmc.HOST)
     assert 'max_processors: 20 exceeds the 16 IFLs' in str(e.value)
@@ -173,52 +184,54 @@ def test_max_memory_above_the_cpc_memory(make_driver):
 # HMC failures --------------------------------------------------------------
 
 
-def test_hmc_unreachable_at_start(session, driver):
-    session.hmc.disable()
+def test_hmc_unreachable_at_start(controls, driver):
+    controls.call('POST', '/unavailable', {'seconds': 60})
     with pytest.raises(HypervisorUnreachable) as e:
         driver.init_host(hmc.HOST)
     message = str(e.value)
-    assert message.startswith('HMC hmc-sim:6794: reading the CPC failed: ')
-    assert hmc.CONFIG.hmc_password not in message
+    assert message.startswith(f'{endpoint()}: reading the CPC failed: ')
+    assert hmcsim.PASSWORD not in message
 
 
-def test_hmc_unreachable_later_and_back(session, driver):
+def test_hmc_unreachable_later_and_back(controls, driver):
     driver.init_host(hmc.HOST)
-    uuid = add_own(session, 'instance-00000001')
-    session.hmc.disable()
+    uuid = add_own('instance-00000001')
+    controls.call('POST', '/unavailable', {'seconds': 60})
     for call in (lambda: driver.get_available_resource(hmc.HOST),
                  driver.list_instances,
                  lambda: driver.get_info(instance(uuid))):
         with pytest.raises(HypervisorUnreachable) as e:
             call()
         message = str(e.value)
-        assert message.startswith('HMC hmc-sim:6794: listing partitions '
+        assert message.startswith(f'{endpoint()}: listing partitions '
                                   'failed: ')
-        assert hmc.CONFIG.hmc_password not in message
-    session.hmc.enable()
+        assert hmcsim.PASSWORD not in message
+    controls.call('DELETE', '/faults')
     assert driver.list_instances() == ['instance-00000001']
 
 
-def test_hmc_server_error(session, driver):
+def test_hmc_server_error(controls, driver):
     driver.init_host(hmc.HOST)
-
-    def fail(uri, *args, **kwargs):
-        raise zhmcclient.HTTPError({'http-status': 500, 'reason': 1,
-                                    'message': 'internal error'})
-
-    session.get = fail
+    controls.fault(method='GET', path='/partitions', status=500, reason=1,
+                   message='internal error', times=1)
     with pytest.raises(HypervisorUnreachable) as e:
         driver.list_instances()
-    assert str(e.value) == ('HMC hmc-sim:6794: listing partitions failed: '
+    assert str(e.value) == (f'{endpoint()}: listing partitions failed: '
                             'HTTP 500,1: internal error')
+    assert driver.list_instances() == []
 
 
 def test_open_session_brackets_ipv6_hosts():
-    v6 = dpm_host.open_session(config(hmc=types.HostPort('fd00::1', 6795)))
+    v6 = dpm_host.open_session(config(hmc=types.HostPort('fd00::1', 6795),
+                                      hmc_ca_file=None))
     assert (v6.host, v6.port) == ('[fd00::1]', 6795)
     assert v6.verify_cert is True
-    name = dpm_host.open_session(config(hmc_verify_cert=False))
-    assert (name.host, name.port) == ('hmc-sim', 6794)
+    sim = dpm_host.open_session(config())
+    assert sim.verify_cert == str(hmc.server().certs.ca_file)
+    name = dpm_host.open_session(config(
+        hmc=types.HostPort('hmc.example.com', 6794), hmc_ca_file=None,
+        hmc_verify_cert=False))
+    assert (name.host, name.port) == ('hmc.example.com', 6794)
     assert name.verify_cert is False
     assert name.userid == 'openstack'
 
@@ -227,25 +240,25 @@ def test_open_session_brackets_ipv6_hosts():
 
 
 @pytest.fixture
-def populated(session):
+def populated(driver):
     """Two partitions of this host and three decoys beside the foreign ones.
 
     Returns the uuids of this host's instances, by instance name.
     """
     own = {
-        'instance-00000001': add_own(session, 'instance-00000001', ifls=4,
+        'instance-00000001': add_own('instance-00000001', ifls=4,
                                      memory=4096),
-        'instance-00000002': add_own(session, 'instance-00000002', ifls=6,
+        'instance-00000002': add_own('instance-00000002', ifls=6,
                                      memory=8192, status='stopped'),
     }
     # A partition of another compute host on the same CPC.
-    add_own(session, 'instance-00000003', host='other', ifls=10,
+    add_own('instance-00000003', host='other', ifls=10,
             memory=65536)
     # Named like ours, but not created by us.
-    add_own(session, 'decoy-name', ifls=12, memory=100000,
+    add_own('decoy-name', ifls=12, memory=100000,
             description='Imported workload, hands off')
     # Described as ours, but named for another host.
-    add_own(session, 'decoy-description', ifls=14, memory=200000,
+    add_own('decoy-description', ifls=14, memory=200000,
             name=partition.partition_name('other', uuidutils.generate_uuid()))
     return own
 
@@ -265,8 +278,8 @@ def test_available_resource_counts_own_partitions_only(driver, populated):
     assert resources['supported_instances'] == [('s390x', 'prsm', 'hvm')]
 
 
-def test_available_resource_of_an_empty_subset(session, driver):
-    names = [p.name for p in hmc.faked_cpc(session).partitions.list()]
+def test_available_resource_of_an_empty_subset(driver):
+    names = [p.name for p in hmc.faked_cpc().partitions.list()]
     assert sorted(names) == sorted(FOREIGN)  # the CPC is not empty
     resources = driver.get_available_resource(hmc.HOST)
     assert (resources['vcpus_used'], resources['memory_mb_used']) == (0, 0)
@@ -301,17 +314,17 @@ def test_get_available_nodes(driver):
     ('status-check', power_state.NOSTATE),
     ('some-future-status', power_state.NOSTATE),
 ])
-def test_get_info_power_state(session, driver, populated, status, state):
-    uuid = add_own(session, 'instance-00000009', status=status)
+def test_get_info_power_state(driver, populated, status, state):
+    uuid = add_own('instance-00000009', status=status)
     assert driver.get_info(instance(uuid)).state == state
 
 
-def test_get_info_sees_status_changes(session, driver, populated):
+def test_get_info_sees_status_changes(controls, driver, populated):
     uuid = populated['instance-00000001']
     assert driver.get_info(instance(uuid)).state == power_state.RUNNING
-    [faked] = hmc.faked_cpc(session).partitions.list(
+    [faked] = hmc.faked_cpc().partitions.list(
         {'name': re.escape(partition.partition_name(hmc.HOST, uuid))})
-    faked.update({'status': 'stopped'})
+    controls.set_properties(faked.uri, status='stopped')
     assert driver.get_info(instance(uuid)).state == power_state.SHUTDOWN
 
 
@@ -322,19 +335,19 @@ def test_get_info_of_a_missing_partition(driver, populated):
     assert uuid in str(e.value)
 
 
-def test_get_info_of_a_partition_not_ours(session, driver):
+def test_get_info_of_a_partition_not_ours(driver):
     # Our name for the uuid, but the description of another workload.
-    uuid = add_own(session, 'x', description='OpenStack CPCSubset=other')
+    uuid = add_own('x', description='OpenStack CPCSubset=other')
     with pytest.raises(nova_exception.InstanceNotFound):
         driver.get_info(instance(uuid))
     # The same uuid in another host's subset is not ours either.
-    hmc.add_partition(session, 'other', uuid, 'y',
+    hmc.add_partition('other', uuid, 'y',
                       name=partition.partition_name('other', uuid))
     with pytest.raises(nova_exception.InstanceNotFound):
         driver.get_info(instance(uuid))
 
 
-def test_host_name_prefix_of_another_host(session, make_driver, populated):
+def test_host_name_prefix_of_another_host(make_driver, populated):
     """Host 'subset' must not take the partitions of host 'subset-1'."""
     # The name filter alone would match them: ownership needs both marks.
     assert re.fullmatch(partition.name_filter('subset'),
@@ -346,16 +359,16 @@ def test_host_name_prefix_of_another_host(session, make_driver, populated):
         driver.get_info(instance(populated['instance-00000001']))
 
 
-def test_host_name_with_regex_characters(session, make_driver):
+def test_host_name_with_regex_characters(make_driver):
     host = 'sub.set+1'
-    own = add_own(session, 'mine', host=host, ifls=2, memory=2048)
-    add_own(session, 'of-subsetX1', host='subsetX1', ifls=3, memory=3072)
+    own = add_own('mine', host=host, ifls=2, memory=2048)
+    add_own('of-subsetX1', host='subsetX1', ifls=3, memory=3072)
     # Named for a host the unescaped pattern 'sub.set+1' would match, and
     # described as ours: only escaping the host name keeps it out.
     lookalike = 'subXsettt1'
     assert re.fullmatch(f'OpenStack-{host}-.*',
                         partition.partition_name(lookalike, 'u'))
-    add_own(session, 'lookalike', ifls=4, memory=4096,
+    add_own('lookalike', ifls=4, memory=4096,
             name=partition.partition_name(lookalike,
                                           uuidutils.generate_uuid()),
             description=partition.description(host, 'lookalike'))
@@ -429,11 +442,11 @@ def test_one_request_per_call_after_the_cpc_read(driver, populated,
                 'initial-memory' in uri)
 
 
-def test_request_count_does_not_grow_with_partitions(session, driver,
+def test_request_count_does_not_grow_with_partitions(driver,
                                                      requests_log):
     driver.init_host(hmc.HOST)
     for i in range(12):
-        add_own(session, f'instance-{i:08x}', ifls=1, memory=1024)
+        add_own(f'instance-{i:08x}', ifls=1, memory=1024)
     requests_log.clear()
     resources = driver.get_available_resource(hmc.HOST)
     assert resources['memory_mb_used'] == 12 * 1024
