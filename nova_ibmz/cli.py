@@ -50,7 +50,8 @@ def _parser():
                      help='duration of asynchronous jobs: one number for '
                      'all, or kind=seconds pairs like start=3,stop=2 '
                      '(kinds: %s)' % ', '.join(jobs.DEFAULT_SECONDS))
-    hmc.set_defaults(func=_sim_hmc)
+    # Errors in a command's options print that command's usage.
+    hmc.set_defaults(func=_sim_hmc, parser=hmc)
     return parser
 
 
@@ -78,6 +79,8 @@ def _sim_hmc(parser, args):
             hmc.serve_forever()
         finally:
             hmc.server_close()
+            with sim.lock:
+                sim.save()   # the jobs' remaining time as of now
     finally:
         if not args.state_dir:
             shutil.rmtree(state_dir, ignore_errors=True)
@@ -93,7 +96,7 @@ def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        return args.func(parser, args)
+        return args.func(args.parser, args)
     except KeyboardInterrupt:
         return 0
 

@@ -162,6 +162,6 @@ def test_bad_arguments(tmp_path, args, option):
     assert result.returncode == 2, result
     assert result.stdout == ''
     assert 'Traceback' not in result.stderr
-    assert 'error:' in result.stderr
+    assert 'nova-ibmz sim hmc: error:' in result.stderr
     assert option in result.stderr
     assert not state_dir.exists()

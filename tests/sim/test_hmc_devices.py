@@ -79,6 +79,18 @@ def test_nic_mac_settable_only_on_hipersockets(cpc):
     with pytest.raises(zhmcclient.HTTPError) as e:
         nic.update_properties({'mac-address': 'not-a-mac'})
     assert http_error(e) == (400, 7)
+    with pytest.raises(zhmcclient.HTTPError) as e:
+        part.nics.create({'name': 'hs2', 'virtual-switch-uri': iqd.uri,
+                          'mac-address': '02:aa:00:00:00:02'})
+    assert http_error(e) == (400, 8)
+
+
+def test_virtual_functions_share_the_device_numbers(cpc):
+    part = cpc.partitions.create(props('A'))
+    part.nics.create({'name': 'eth0', 'virtual-switch-uri':
+                      cpc.virtual_switches.list()[0].uri})
+    function = part.virtual_functions.create({'name': 'vf'})
+    assert function.get_property('device-number') == '8001'
 
 
 def test_hba_lifecycle(cpc):
@@ -153,6 +165,7 @@ def test_storage_group_attach_and_detach(sg_server):
     vsrs = group.virtual_storage_resources.list(full_properties=True)
     assert len(vsrs) == 2
     assert {v.properties['partition-uri'] for v in vsrs} == {part.uri}
+    assert len({v.properties['device-number'] for v in vsrs}) == 2
     wwpns = {v.properties['world-wide-port-name'] for v in vsrs}
     assert len(wwpns) == 2 and all(w.startswith('c05076') for w in wwpns)
     volume.pull_full_properties()
@@ -167,6 +180,14 @@ def test_storage_group_attach_and_detach(sg_server):
     with pytest.raises(zhmcclient.HTTPError) as e:
         part.attach_storage_group(group)
     assert http_error(e) == (409, 2)
+    with pytest.raises(zhmcclient.HTTPError) as e:   # not shared
+        part.attach_storage_group(foreign)
+    assert http_error(e) == (409, 2)
+    assert 'PROD-DB2' in e.value.message
+    with pytest.raises(zhmcclient.HTTPError) as e:
+        console.storage_groups.create({'name': 'X', 'cpc-uri': cpc.uri,
+                                       'type': 'fcp', 'object-id': 'x'})
+    assert http_error(e) == (400, 6)
     with pytest.raises(zhmcclient.HTTPError) as e:
         group.delete()
     assert http_error(e) == (409, 1)

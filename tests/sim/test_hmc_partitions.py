@@ -156,7 +156,22 @@ def test_read_only_and_invalid_properties(cpc):
         part.update_properties({'boot-os-specific-parameters': 'x' * 257})
     assert http_error(e) == (400, 7)
     assert '257' in e.value.message
+    with pytest.raises(zhmcclient.HTTPError) as e:
+        part.update_properties({'boot-os-specific-parameters': None})
+    assert http_error(e) == (400, 7)
     assert status(part) == 'stopped'
+
+
+def test_topology_partitions_start_and_stop(cpc):
+    """Partitions from a topology lack what the HMC would have given them
+    (short name, NIC MACs): their jobs still complete."""
+    sap = cpc.partitions.find(name='TEST-SAP')
+    wait_job(sap.start(wait_for_completion=False))
+    assert status(sap) == 'active'
+    texts = [m['message-text'] for m in sap.list_os_messages()['os-messages']]
+    assert texts[-1] == 'TEST-SAP login:'
+    wait_job(sap.stop(wait_for_completion=False))
+    assert status(sap) == 'stopped'
 
 
 def test_status_rules(slow_server, slow_cpc):

@@ -86,6 +86,8 @@ ROUTES = [
     ('POST', PARTITION + '/nics/([^/]+)', devices.update_nic),
     ('DELETE', PARTITION + '/nics/([^/]+)', devices.delete_nic),
     ('POST', PARTITION + '/hbas', devices.create_hba),
+    ('POST', PARTITION + '/virtual-functions',
+     devices.create_virtual_function),
     ('GET', r'/api/virtual-switches/([^/]+)/operations/get-connected-vnics',
      devices.connected_vnics),
     ('POST', r'/api/storage-groups', devices.create_group),

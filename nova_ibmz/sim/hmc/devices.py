@@ -35,6 +35,9 @@ MAC_SETTABLE = frozenset(['iqd'])
 MAC_RE = re.compile(r'([0-9a-f]{2}:){5}[0-9a-f]{2}')
 DEVNO_RE = re.compile(r'[0-9a-fA-F]{4}')
 STORAGE_FEATURE = 'dpm-storage-management'
+GROUP_READ_ONLY = frozenset(['object-id', 'object-uri', 'fulfillment-state',
+                             'storage-volume-uris',
+                             'virtual-storage-resource-uris'])
 
 
 def storage_groups_enabled(cpc):
@@ -92,6 +95,12 @@ def _mac(sim, req, nic_type, body, resource=None):
     if not isinstance(mac, str) or not MAC_RE.fullmatch(mac.lower()):
         raise common.bad_request(req, 7, f"'mac-address' {mac!r} is not a "
                                  'MAC address')
+    used = sim.used_macs()
+    if resource is not None:
+        used.discard(resource.properties['mac-address'])
+    if mac.lower() in used:
+        raise common.bad_request(req, 8, f'MAC address {mac} is already '
+                                 'used by another NIC')
     return mac.lower()
 
 
@@ -137,6 +146,15 @@ def remove_nic(sim, nic):
 def delete_nic(sim, req):
     _device(sim, req)
     remove_nic(sim, common.lookup(sim, req, req.path))
+
+
+def create_virtual_function(sim, req):
+    """Create Virtual Function, numbered by the partition's allocator."""
+    partition = _device(sim, req)
+    body = common.required(req, req.json(), ['name'])
+    body['device-number'] = _devno(sim, req, partition, body)
+    return mock.VirtualFunctionsHandler.post(
+        req.method, sim.hmc, req.path, req.parms, body, True, True)
 
 
 def connected_vnics(sim, req):
@@ -197,21 +215,27 @@ def attach(sim, req):
         raise common.conflict(req, 2, f'Storage group {group.name} is '
                               f'already attached to partition '
                               f'{partition.name}')
+    users = _group_users(sim, group)
+    if users and not group.properties.get('shared', True):
+        raise common.conflict(req, 2, f'Storage group {group.name} is not '
+                              f'shared and attached to {users[0].name}')
     ports = group.properties.get('candidate-adapter-port-uris', [])
     if group.properties.get('type', 'fcp') == 'fcp' and not ports:
         raise common.conflict(req, 2, f'Storage group {group.name} has no '
                               'candidate adapter ports')
-    paths = ports[:group.properties.get('connectivity') or len(ports)]
-    for port_uri in paths:
-        adapter = sim.hmc.lookup_by_uri(port_uri).manager.parent
+    paths = [common.lookup(sim, req, uri) for uri in
+             ports[:group.properties.get('connectivity') or len(ports)]]
+    # Attached first, so new_devno sees the paths made so far.
+    partition.properties['storage-group-uris'].append(group.uri)
+    for port in paths:
+        adapter = port.manager.parent
         group.virtual_storage_resources.add({
             'element-id': str(uuid.uuid4()),
             'name': f'{partition.name}-{adapter.name}',
             'description': '', 'partition-uri': partition.uri,
-            'adapter-port-uri': port_uri,
+            'adapter-port-uri': port.uri,
             'device-number': sim.new_devno(partition),
             'world-wide-port-name': sim.new_wwpn()})
-    partition.properties['storage-group-uris'].append(group.uri)
     # The SAN is zoned at once in the simulator: the volumes are usable.
     group.properties['fulfillment-state'] = 'complete'
     for volume in group.storage_volumes.list():
@@ -247,11 +271,13 @@ def create_group(sim, req):
                               f'{STORAGE_FEATURE} feature')
     groups = sim.hmc.consoles.console.storage_groups
     common.check_name_unique(req, groups, body['name'], 'Storage group')
-    props = {k: v for k, v in body.items() if k != 'storage-volumes'}
-    group = groups.add(dict({'description': '', 'shared': True,
-                             'candidate-adapter-port-uris': []}, **props,
-                            **{'object-id': str(uuid.uuid4()),
-                               'fulfillment-state': 'pending'}))
+    common.check_read_only(req, body, GROUP_READ_ONLY)
+    props = {'description': '', 'shared': True,
+             'candidate-adapter-port-uris': []}
+    props.update((k, v) for k, v in body.items() if k != 'storage-volumes')
+    props.update({'object-id': str(uuid.uuid4()),
+                  'fulfillment-state': 'pending'})
+    group = groups.add(props)
     volume_uris = []
     for request in body.get('storage-volumes', []):
         if request.get('operation') != 'create':
@@ -264,6 +290,11 @@ def create_group(sim, req):
     return {'object-uri': group.uri, 'element-uris': volume_uris}
 
 
+def _group_users(sim, group):
+    return [p for p in sim.all_partitions()
+            if group.uri in p.properties.get('storage-group-uris', [])]
+
+
 def group_partitions(sim, req):
     """GET .../operations/get-partitions: who has the group attached."""
     group = common.lookup(sim, req, f'/api/storage-groups/{req.parms[0]}')
@@ -271,9 +302,8 @@ def group_partitions(sim, req):
     return {'partitions': [
         {'object-uri': p.uri, 'name': p.name,
          'status': p.properties['status']}
-        for p in sim.all_partitions()
-        if group.uri in p.properties.get('storage-group-uris', []) and
-        wanted.get('name', p.name) == p.name and
+        for p in _group_users(sim, group)
+        if wanted.get('name', p.name) == p.name and
         wanted.get('status', p.properties['status']) ==
         p.properties['status']]}
 
@@ -281,9 +311,9 @@ def group_partitions(sim, req):
 def delete_group(sim, req):
     """A storage group attached to a partition cannot be deleted."""
     group = common.lookup(sim, req, f'/api/storage-groups/{req.parms[0]}')
-    users = group_partitions(sim, req)['partitions']
+    users = _group_users(sim, group)
     if users:
         raise common.conflict(req, 1, f'Storage group {group.name} is '
-                              f'attached to {users[0]["name"]}')
+                              f'attached to {users[0].name}')
     return mock.StorageGroupDeleteHandler.post(
         req.method, sim.hmc, req.uri, req.parms, req.json(), True, True)

@@ -15,6 +15,7 @@ state, so this is exact, and no timer thread races the requests.
 """
 
 import collections
+import logging
 import pathlib
 import random
 import threading
@@ -27,6 +28,7 @@ from nova_ibmz.sim.hmc import jobs
 from nova_ibmz.sim.hmc import partitions
 from nova_ibmz.sim.hmc import persist
 
+LOG = logging.getLogger(__name__)
 TOPOLOGIES = pathlib.Path(__file__).parent / 'topologies'
 
 # Auto-assigned device numbers start where zhmcclient.mock starts them.
@@ -70,6 +72,8 @@ class Simulator:
 
     def _load(self, state):
         self.hmc = FakedSession.from_hmc_dict(state['definition']).hmc
+        self.metric_values = state['definition']['hmc_definition'].get(
+            'metric_values')
         self.passwords = state['passwords']
         self.sessions = {}
         now = time.monotonic()
@@ -81,7 +85,8 @@ class Simulator:
 
     def state(self):
         now = time.monotonic()
-        return {'definition': persist.hmc_definition(self.hmc),
+        return {'definition': persist.hmc_definition(self.hmc,
+                                                     self.metric_values),
                 'passwords': self.passwords,
                 'jobs': [j.to_state(now) for j in self.jobs.values()],
                 'os_messages': self.os_messages, 'events': self.events}
@@ -138,7 +143,12 @@ class Simulator:
         now = time.monotonic()
         for job in sorted(self.jobs.values(), key=lambda j: j.deadline):
             if job.due(now):
-                partitions.complete(self, job)
+                try:
+                    partitions.complete(self, job)
+                except Exception as e:
+                    # A bug of ours must fail this job, not every request.
+                    LOG.exception('Completing %s failed', job.uri)
+                    job.finish(jobs.Failure(500, 0, f'Simulator error: {e}'))
                 self.changed()
 
     # -- what the partitions "printed" and what happened to them -------
@@ -167,9 +177,12 @@ class Simulator:
         return [p for cpc in self.hmc.cpcs.list()
                 for p in cpc.partitions.list()]
 
-    def new_mac(self):
-        used = {n.properties.get('mac-address')
+    def used_macs(self):
+        return {n.properties.get('mac-address')
                 for p in self.all_partitions() for n in p.nics.list()}
+
+    def new_mac(self):
+        used = self.used_macs()
         return _unused(used, lambda r: '02:00:00:' + ':'.join(
             f'{b:02x}' for b in r.getrandbits(24).to_bytes(3, 'big')))
 

@@ -78,6 +78,10 @@ def update(sim, req):
         common.check_name_unique(req, partition.manager, body['name'],
                                  'Partition', partition)
     params = body.get('boot-os-specific-parameters', '')
+    if not isinstance(params, str):
+        raise common.bad_request(
+            req, 7, "'boot-os-specific-parameters' must be a string, not "
+            f'{params!r}')
     if len(params) > MAX_BOOT_OS_PARAMETERS:
         raise common.bad_request(
             req, 7, f"'boot-os-specific-parameters' is {len(params)} "
@@ -223,7 +227,7 @@ def _boot_messages(sim, partition):
     cpc = partition.manager.parent
     say = lambda text: sim.os_message(partition, text)  # noqa: E731
     say(f'Linux version 6.8.0-s390x on {cpc.properties.get("machine-type")} '
-        f'partition {props["short-name"]} ({partition.name})')
+        f'partition {props.get("short-name", "")} ({partition.name})')
     say(f'Kernel command line: {props.get("boot-os-specific-parameters")}')
     device = props.get('boot-device')
     if device == 'storage-adapter':
@@ -239,8 +243,8 @@ def _boot_messages(sim, partition):
     else:
         say(f'Boot device {device!r}: no operating system loaded')
     for nic in partition.nics.list():
-        say(f'qeth 0.0.{nic.properties["device-number"]}: MAC address '
-            f'{nic.properties["mac-address"]} (NIC {nic.name})')
+        say(f'qeth 0.0.{nic.properties.get("device-number")}: MAC address '
+            f'{nic.properties.get("mac-address")} (NIC {nic.name})')
     say(f'{partition.name} login:')
 
 

@@ -29,9 +29,13 @@ CHILD_ATTRS = ('consoles', 'cpcs', 'users', 'user_roles', 'user_patterns',
 
 # Lists the faked managers rebuild when a child is added back; keeping them
 # in the saved properties would list every child twice after a restart.
-REBUILT_LISTS = ('nic-uris', 'hba-uris', 'virtual-function-uris')
+REBUILT_LISTS = ('nic-uris', 'hba-uris', 'virtual-function-uris',
+                 'network-port-uris', 'storage-port-uris')
 
-ID_PROPS = ('object-id', 'element-id')
+# Children that an HMC numbers within their parent (element-id); the
+# others have an object-id unique on the HMC.
+ELEMENTS = frozenset(['ports', 'nics', 'hbas', 'virtual_functions',
+                      'storage_volumes', 'virtual_storage_resources'])
 
 
 def read_topology(path):
@@ -55,23 +59,32 @@ def _give_ids(node):
     would share ids and URIs.
     """
     for attr in CHILD_ATTRS:
-        for child in node.get(attr, []):
+        for index, child in enumerate(node.get(attr, [])):
             props = child['properties']
-            if attr == 'ports':
-                props.setdefault('element-id', str(len(node[attr])))
-            elif not any(p in props for p in ID_PROPS):
-                props['object-id'] = str(uuid.uuid4())
+            if attr == 'ports':     # numbered as the adapter numbers them
+                props.setdefault('element-id', str(index))
+            elif attr in ELEMENTS:
+                props.setdefault('element-id', str(uuid.uuid4()))
+            else:
+                props.setdefault('object-id', str(uuid.uuid4()))
             _give_ids(child)
 
 
-def hmc_definition(hmc):
-    """The faked HMC as an HMC definition, for from_hmc_dict to load."""
-    return {'hmc_definition': {
+def hmc_definition(hmc, metric_values):
+    """The faked HMC as an HMC definition, for from_hmc_dict to load.
+
+    metric_values are the topology's, which the faked HMC does not give
+    back in its input format.
+    """
+    definition = {
         'host': hmc.session.host,
         'api_version': hmc.api_version,
         'consoles': [_resource(c) for c in hmc.consoles.list()],
         'cpcs': [_resource(c) for c in hmc.cpcs.list()],
-    }}
+    }
+    if metric_values:
+        definition['metric_values'] = metric_values
+    return {'hmc_definition': definition}
 
 
 def _resource(resource):
