@@ -9,6 +9,7 @@ controls.
 """
 
 import contextlib
+import time
 
 import requests
 import zhmcclient
@@ -90,3 +91,20 @@ def cpc(hmc_session, name=CPC_NAME):
 def partition_props(name, ifls=1, memory=1024, **more):
     return dict({'name': name, 'ifl-processors': ifls,
                  'initial-memory': memory, 'maximum-memory': memory}, **more)
+
+
+def wait_job(job, timeout=5):
+    """Poll a job as a driver would (not zhmcclient's fixed 10 s sleep):
+    its result, or the HTTPError it ends in."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status, result = job.check_for_completion()
+        if status == 'complete':
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f'{job.uri} still running after {timeout} s')
+
+
+def status(partition):
+    partition.pull_full_properties()
+    return partition.properties['status']

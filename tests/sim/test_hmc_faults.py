@@ -30,22 +30,6 @@ def calls(entries):
             for e in entries]
 
 
-def status(partition):
-    partition.pull_full_properties()
-    return partition.properties['status']
-
-
-def poll_job(job, timeout=5):
-    """Poll a job until it ends; its result, or the HTTPError it ends in."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status, result = job.check_for_completion()
-        if status == 'complete':
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f'{job.uri} still running after {timeout} s')
-
-
 def test_http_error_returned_times_then_stops(cpc, controls):
     """A 500,3 rule with times=2 answers the next two matching requests
     with that HMC error, then the real answer comes back."""
@@ -125,13 +109,13 @@ def test_job_failure(partition, controls):
                    job_failure={'status': 409, 'reason': 131,
                                 'message': 'Injected: no IFLs'})
     job = partition.start(wait_for_completion=False)
-    assert status(partition) == 'starting'
+    assert hmcsim.status(partition) == 'starting'
     with pytest.raises(zhmcclient.HTTPError) as error:
-        poll_job(job)
+        hmcsim.wait_job(job)
     assert error.value.http_status == 409
     assert error.value.reason == 131
     assert error.value.message == 'Injected: no IFLs'
-    assert status(partition) == 'stopped'
+    assert hmcsim.status(partition) == 'stopped'
 
 
 def test_job_failure_with_wait_for_completion(certs_dir):
@@ -151,9 +135,9 @@ def test_job_failure_with_wait_for_completion(certs_dir):
                 partition.start(wait_for_completion=True)
             assert (error.value.http_status, error.value.reason,
                     error.value.message) == (500, 263, 'Injected: firmware')
-            assert status(partition) == 'stopped'
+            assert hmcsim.status(partition) == 'stopped'
             partition.start(wait_for_completion=True)
-            assert status(partition) == 'active'
+            assert hmcsim.status(partition) == 'active'
         finally:
             hmc_session.logoff()
 
@@ -166,7 +150,7 @@ def test_job_failure_of_stop_only(partition, controls):
     controls.fault(method='POST', path='/operations/stop$', times=1,
                    job_failure={'status': 409, 'reason': 1,
                                 'message': 'Injected: stop refused'})
-    assert poll_job(partition.start(wait_for_completion=False)) == {}
+    assert hmcsim.wait_job(partition.start(wait_for_completion=False)) == {}
     assert len(controls.call('GET', '/faults')['faults']) == 1
 
     seq = controls.last_seq()
@@ -174,10 +158,10 @@ def test_job_failure_of_stop_only(partition, controls):
     assert calls(controls.requests(seq)) == [
         ('POST', partition.uri + '/operations/stop', 202)]
     with pytest.raises(zhmcclient.HTTPError) as error:
-        poll_job(job)
+        hmcsim.wait_job(job)
     assert (error.value.http_status, error.value.reason,
             error.value.message) == (409, 1, 'Injected: stop refused')
-    assert status(partition) == 'active'
+    assert hmcsim.status(partition) == 'active'
     assert controls.call('GET', '/faults') == {'faults': []}
 
 

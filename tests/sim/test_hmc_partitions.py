@@ -13,17 +13,8 @@ from nova_ibmz.sim.hmc import model
 from tests import hmcsim
 
 props = hmcsim.partition_props
-
-
-def wait_job(job, timeout=5):
-    """Poll a job as a driver would (not zhmcclient's fixed 10 s sleep)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status, result = job.check_for_completion()
-        if status == 'complete':
-            return result
-        time.sleep(0.02)
-    raise AssertionError(f'{job.uri} still running after {timeout} s')
+status = hmcsim.status
+wait_job = hmcsim.wait_job
 
 
 @pytest.fixture
@@ -36,11 +27,6 @@ def slow_server(certs_dir):
 @pytest.fixture
 def slow_cpc(slow_server):
     return hmcsim.cpc(hmcsim.session(slow_server))
-
-
-def status(partition):
-    partition.pull_full_properties()
-    return partition.properties['status']
 
 
 def test_default_topology(cpc):

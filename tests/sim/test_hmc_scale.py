@@ -9,10 +9,10 @@ import time
 import zhmcclient
 
 from tests import hmcsim
-from tests.sim.test_hmc_partitions import status
-from tests.sim.test_hmc_partitions import wait_job
 
 props = hmcsim.partition_props
+status = hmcsim.status
+wait_job = hmcsim.wait_job
 
 
 def test_list_500_partitions_in_one_request(cpc, controls):

@@ -225,7 +225,10 @@ def _boot_messages(sim, partition):
     """What a Linux guest prints while it boots (simulated text)."""
     props = partition.properties
     cpc = partition.manager.parent
-    say = lambda text: sim.os_message(partition, text)  # noqa: E731
+
+    def say(text):
+        sim.os_message(partition, text)
+
     say(f'Linux version 6.8.0-s390x on {cpc.properties.get("machine-type")} '
         f'partition {props.get("short-name", "")} ({partition.name})')
     say(f'Kernel command line: {props.get("boot-os-specific-parameters")}')
