@@ -15,13 +15,22 @@ import dataclasses
 import tempfile
 import uuid as uuid_lib
 
+from nova.network import model as network_model
+
 from nova_ibmz.conf import dpm as dpm_conf
 from nova_ibmz.conf import types
 from nova_ibmz.dpm import driver as dpm_driver
 from nova_ibmz.dpm import partition
+from nova_ibmz.dpm import storage
 from tests import hmcsim
 
 CPC_ID = '9b9a1e32-7ed7-11ee-8a4c-0a00000000c1'
+FCP_1 = 'a1b1c1d1-7ed7-11ee-b35a-0a0000000201'
+FCP_2 = 'a1b1c1d1-7ed7-11ee-b35a-0a0000000202'
+VSWITCH_OSD_1 = 'b2c2d2e2-7ed7-11ee-a0a0-0a0000000301'
+VSWITCH_OSD_2 = 'b2c2d2e2-7ed7-11ee-a0a0-0a0000000302'
+# The storage side of the simulated SAN: two target ports of one array.
+TARGETS = ('500507680b215660', '500507680b225660')
 HOST = 'subset-1'
 # Taken on import (test collection): nova's TestCase points tempfile at a
 # directory of its own that goes away after each test.
@@ -48,7 +57,9 @@ def make_config(**changes):
         hmc=types.HostPort('127.0.0.1', hmc.port),
         hmc_username=hmcsim.USERID, hmc_password=hmcsim.PASSWORD,
         hmc_ca_file=str(hmc.certs.ca_file), cpc_object_id=CPC_ID,
-        max_processors=20, max_memory=512 * 1024), **changes)
+        max_processors=20, max_memory=512 * 1024,
+        physical_storage_adapter_mappings=(types.AdapterPort(FCP_1, 0),)),
+        **changes)
 
 
 def reset():
@@ -88,3 +99,34 @@ def add_partition(host, instance_uuid, instance_name, ifls=1, memory=1024,
             'initial-memory': memory,
             'maximum-memory': memory,
         })
+
+
+def network_info(*vswitch_ids, vlan=None):
+    """Neutron ports bound by networking-dpm, one per virtual switch."""
+    return network_model.NetworkInfo([network_model.VIF(
+        id=str(uuid_lib.uuid4()), address=f'fa:16:3e:00:00:{index:02x}',
+        type='dpm_vswitch', details=dict(
+            {'object_id': vswitch}, **({'vlan': vlan} if vlan else {})),
+        network=network_model.Network(id='net-1', bridge=None,
+                                      label='flat'))
+        for index, vswitch in enumerate(vswitch_ids)])
+
+
+def fc_connection(instance, lun=1, targets=TARGETS, volume_id=None):
+    """What Cinder's FC drivers answer for the instance's connector."""
+    wwpns = storage.remembered_wwpns(instance)
+    return {'driver_volume_type': 'fibre_channel',
+            'serial': volume_id or str(uuid_lib.uuid4()),
+            'data': {'target_discovered': False, 'target_lun': lun,
+                     'target_wwn': list(targets),
+                     'initiator_target_map': {w: list(targets)
+                                              for w in wwpns}}}
+
+
+def boot_from_volume(instance, **connection):
+    """block_device_info with one FC boot volume."""
+    return {'root_device_name': '/dev/sda', 'ephemerals': [], 'swap': None,
+            'block_device_mapping': [{
+                'boot_index': 0, 'mount_device': '/dev/sda',
+                'delete_on_termination': False,
+                'connection_info': fc_connection(instance, **connection)}]}

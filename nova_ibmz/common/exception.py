@@ -26,3 +26,21 @@ class HypervisorUnreachable(exception.HypervisorUnavailable):
 
     def __init__(self, endpoint, reason):
         super().__init__(endpoint=endpoint, reason=reason)
+
+
+class RequestRefused(exception.NovaException):
+    """The HMC or the Cloud Connector answered, and refused an operation."""
+
+    msg_fmt = '%(endpoint)s: %(what)s refused: %(reason)s'
+
+    def __init__(self, endpoint, what, reason):
+        super().__init__(endpoint=endpoint, what=what, reason=reason)
+
+
+class InstanceSetupError(exception.NovaException):
+    """An instance cannot be built as asked; the message says why."""
+
+    msg_fmt = 'Instance %(instance)s: %(reason)s'
+
+    def __init__(self, instance, reason):
+        super().__init__(instance=instance, reason=reason)

@@ -66,6 +66,16 @@ adapters).  Repeat the option for several adapters.  Used on CPCs without the
 dpm-storage-management firmware feature (z13); on later CPCs storage groups
 replace HBAs.
 """),
+    cfg.IntOpt('status_cache_seconds', default=10, min=0,
+               help="""
+Seconds for which one list of this host's partitions (with their status,
+processors and memory) answers Nova's questions: a power-state sync of every
+instance then costs the HMC one request.  0 asks the HMC every time.
+"""),
+    cfg.IntOpt('job_timeout', default=600, min=10,
+               help="""
+Seconds to wait for an HMC job (start, stop, dump) before the operation fails.
+"""),
     cfg.ListOpt('target_wwpn_ignore_list', item_type=types.WWPNType,
                 default=[],
                 help="""
@@ -92,6 +102,8 @@ class DPMConfig:
     hmc_verify_cert: bool = True
     physical_storage_adapter_mappings: tuple = ()
     target_wwpn_ignore_list: frozenset = frozenset()
+    status_cache_seconds: int = 10
+    job_timeout: int = 600
 
     @property
     def verify(self):
@@ -127,4 +139,6 @@ def load(conf):
         hmc_ca_file=group.hmc_ca_file,
         hmc_verify_cert=group.hmc_verify_cert,
         physical_storage_adapter_mappings=mappings,
-        target_wwpn_ignore_list=frozenset(group.target_wwpn_ignore_list))
+        target_wwpn_ignore_list=frozenset(group.target_wwpn_ignore_list),
+        status_cache_seconds=group.status_cache_seconds,
+        job_timeout=group.job_timeout)

@@ -3,22 +3,39 @@
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """Nova compute driver for IBM Z / LinuxONE partitions in DPM mode.
 
-compute_driver = ibmz.DPMDriver.  The class only maps Nova's calls onto the
-parts: host.CPCSubset (the CPC share and its partitions) and partition
-(names, ownership, power state).
+compute_driver = ibmz.DPMDriver.  The class maps Nova's calls onto the
+parts: host.CPCSubset (the HMC, the CPC share and its partitions),
+partition (names, ownership, power), network (ports as NICs), storage (FC
+initiators and boot volumes) and console (OS messages).
+
+An instance's life on the HMC: prepare_for_spawn creates the stopped
+partition and its HBAs, so the volume connector knows their WWPNs before
+Cinder maps the boot volume; spawn adds the NICs, sets every boot property
+in one update and starts the partition.  A failure undoes it all.
 """
 
+import os_resource_classes as orc
+from nova import exception
 from nova.virt import driver
 from nova.virt import hardware
+from oslo_log import log as logging
+from oslo_utils import excutils
 
 from nova_ibmz import conf
+from nova_ibmz.common.exception import InstanceSetupError
+from nova_ibmz.dpm import console
 from nova_ibmz.dpm import host
+from nova_ibmz.dpm import network
 from nova_ibmz.dpm import partition
+from nova_ibmz.dpm import storage
+
+LOG = logging.getLogger(__name__)
 
 
 class DPMDriver(driver.ComputeDriver):
 
-    capabilities = dict(driver.ComputeDriver.capabilities)
+    capabilities = dict(driver.ComputeDriver.capabilities,
+                        supports_evacuate=True)
 
     def __init__(self, virtapi, config=None, host_name=None,
                  session_factory=host.open_session):
@@ -27,15 +44,31 @@ class DPMDriver(driver.ComputeDriver):
         self._subset = host.CPCSubset(
             config or conf.dpm.load(conf.CONF), host_name or conf.CONF.host,
             session_factory=session_factory)
+        # Instances between prepare_for_spawn and the end of spawn: their
+        # partition and FC initiators, so spawn need not ask for them.
+        self._building = {}
+
+    @property
+    def _config(self):
+        return self._subset.config
 
     def init_host(self, host):
         self._subset.check()
 
+    # -- what Nova asks often: answered from one cached list ------------
+
     def list_instances(self):
         return [partition.instance_name(p) for p in self._subset.partitions()]
 
+    def list_instance_uuids(self):
+        return [partition.instance_uuid(p, self._subset.host)
+                for p in self._subset.partitions()]
+
+    def get_num_instances(self):
+        return len(self._subset.partitions())
+
     def get_info(self, instance, use_cache=True):
-        props = self._subset.find(instance)
+        props = self._subset.find(instance, fresh=not use_cache)
         return hardware.InstanceInfo(
             state=partition.power_state_of(props.get('status')))
 
@@ -44,3 +77,193 @@ class DPMDriver(driver.ComputeDriver):
 
     def get_available_nodes(self, refresh=False):
         return [self._subset.host]
+
+    def update_provider_tree(self, provider_tree, nodename, allocations=None):
+        """VCPU and MEMORY_MB of the subset; no DISK_GB (volumes only).
+
+        IFLs are shared, so VCPU takes [DEFAULT] cpu_allocation_ratio; a
+        partition's memory is its own, so MEMORY_MB is never overcommitted.
+        """
+        inventory = provider_tree.data(nodename).inventory
+        ratios = self._get_allocation_ratios(inventory)
+        config = self._config
+        provider_tree.update_inventory(nodename, {
+            orc.VCPU: {
+                'total': config.max_processors, 'min_unit': 1,
+                'max_unit': config.max_processors, 'step_size': 1,
+                'reserved': 0, 'allocation_ratio': ratios[orc.VCPU]},
+            orc.MEMORY_MB: {
+                'total': config.max_memory, 'min_unit': 1,
+                'max_unit': config.max_memory, 'step_size': 1,
+                'reserved': 0, 'allocation_ratio': 1.0},
+        })
+
+    # -- building and removing ------------------------------------------
+
+    def prepare_for_spawn(self, instance):
+        part = self._subset.create(instance)
+        try:
+            initiators = self._create_initiators(part)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._remove(instance, part, 'stopped')
+        storage.remember(instance, initiators)
+        self._building[instance.uuid] = (part, initiators)
+
+    def _create_initiators(self, part):
+        if self._subset.storage_groups:
+            raise InstanceSetupError(
+                part.name, 'the CPC has the dpm-storage-management feature; '
+                'storage groups are not supported by this driver yet')
+        initiators = []
+        for props in storage.hba_properties(
+                self._config.physical_storage_adapter_mappings):
+            what = f'creating HBA {props["name"]} of {part.name}'
+            hba = self._subset.hmc_call(what, part.hbas.create, props)
+            wwpn = self._subset.hmc_call(what, hba.get_property, 'wwpn')
+            initiators.append(storage.Initiator(hba.uri, wwpn))
+        return initiators
+
+    def failed_spawn_cleanup(self, instance):
+        self._remove(instance)
+
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        try:
+            part, initiators = self._building.pop(instance.uuid)
+        except KeyError:
+            raise InstanceSetupError(instance.uuid, 'spawn without '
+                                     'prepare_for_spawn on this host')
+        try:
+            boot = self._boot_properties(instance, initiators,
+                                         block_device_info)
+            specs = network.nic_specs(instance, network_info)
+            boot['boot-os-specific-parameters'] = network.boot_parameters(
+                instance, specs, self._subset.vswitch_ports(
+                    [s.vswitch_id for s in specs]))
+            for spec in specs:
+                self._subset.hmc_call(
+                    f'creating NIC {spec.name} of {part.name}',
+                    part.nics.create, spec.properties(self._subset.host))
+            self._subset.hmc_call(f'setting boot properties of {part.name}',
+                                  part.update_properties, boot)
+            if power_on:
+                partition.start(self._subset, part, 'stopped')
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                LOG.error('Spawn failed; removing partition %s', part.name,
+                          instance=instance)
+                self._remove(instance, part)
+
+    def _boot_properties(self, instance, initiators, block_device_info):
+        mappings = driver.block_device_info_get_mapping(block_device_info)
+        root = block_device_info and block_device_info.get(
+            'root_device_name')
+        boot = next((m for m in mappings if m.get('boot_index') == 0 or
+                     (root and m.get('mount_device') == root)), None)
+        if boot is None:
+            raise InstanceSetupError(
+                instance.uuid, 'DPM partitions boot from a Cinder FC volume; '
+                'create the server from a volume (openstack server create '
+                '--volume ... or --boot-from-volume SIZE)')
+        return storage.boot_properties(
+            instance, initiators, boot['connection_info'],
+            self._config.target_wwpn_ignore_list)
+
+    def destroy(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, destroy_secrets=True):
+        """Stop and delete the instance's partition; gone already is fine.
+
+        The HMC deletes a partition's NICs and HBAs with it.  The volumes
+        stay (Nova detaches them), and the connector can still be built
+        from the WWPNs kept in the instance's system metadata.
+        """
+        self._remove(instance)
+
+    def _remove(self, instance, part=None, status=None):
+        """Stop and delete the partition: the one given (which we just
+        made), or the instance's own one if there is one."""
+        self._building.pop(instance.uuid, None)
+        if part is None:
+            try:
+                part, status = self._owned(instance)
+            except exception.InstanceNotFound:
+                return
+        elif status is None:
+            status = self._subset.hmc_call(
+                f'reading partition {part.name}', part.get_property,
+                'status')
+        partition.stop(self._subset, part, status)
+        self._subset.hmc_call(f'deleting partition {part.name}', part.delete)
+        self._subset.changed()
+
+    # -- power ----------------------------------------------------------
+
+    def _owned(self, instance):
+        part = self._subset.owned(instance)
+        return part, part.properties.get('status')
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        partition.stop(self._subset, *self._owned(instance))
+
+    def power_on(self, context, instance, network_info,
+                 block_device_info=None, accel_info=None, share_info=None):
+        partition.start(self._subset, *self._owned(instance))
+
+    def reboot(self, context, instance, network_info, reboot_type,
+               block_device_info=None, bad_volumes_callback=None,
+               accel_info=None, share_info=None):
+        """Stop and start: PR/SM cannot ask the guest to reboot itself, so
+        a soft reboot is a hard one."""
+        part, status = self._owned(instance)
+        partition.stop(self._subset, part, status)
+        partition.start(self._subset, part, 'stopped')
+
+    def trigger_crash_dump(self, instance):
+        """PSW restart: a Linux guest with kdump writes its dump."""
+        part, _ = self._owned(instance)
+        what = f'PSW restart of partition {part.name}'
+        job = self._subset.hmc_call(what, part.psw_restart,
+                                    wait_for_completion=False)
+        self._subset.wait(what, job, self._config.job_timeout)
+
+    # -- volumes ----------------------------------------------------------
+
+    def get_volume_connector(self, instance):
+        """The FC connector: the instance's HBA WWPNs and this host."""
+        return {
+            'host': self._subset.host,
+            'ip': conf.CONF.my_block_storage_ip,
+            'initiator': None,
+            'wwpns': storage.remembered_wwpns(instance),
+            'wwnns': [],
+            'platform': 's390x',
+            'os_type': 'linux',
+            'multipath': False,
+        }
+
+    def attach_volume(self, context, connection_info, instance, mountpoint,
+                      disk_bus=None, device_type=None, encryption=None):
+        """Cinder has mapped the LUN to the instance's WWPNs: the guest's
+        zfcp finds it on its HBAs, nothing changes on the HMC."""
+        storage.check_fc(instance, connection_info)
+        self._owned(instance)
+
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        storage.check_fc(instance, connection_info)
+
+    def swap_volume(self, context, old_connection_info, new_connection_info,
+                    instance, mountpoint, resize_to):
+        """Both volumes are LUNs behind the same WWPNs: the guest copies,
+        the HMC has nothing to change."""
+        storage.check_fc(instance, old_connection_info)
+        storage.check_fc(instance, new_connection_info)
+        self._owned(instance)
+
+    # -- console ----------------------------------------------------------
+
+    def get_console_output(self, context, instance):
+        part, _ = self._owned(instance)
+        return console.output(self._subset, part)

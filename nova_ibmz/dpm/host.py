@@ -4,12 +4,15 @@
 """The CPC subset: the share of one CPC a compute host manages.
 
 Cost on the HMC: connecting pulls the CPC's properties once (1 GET, plus the
-logon); every later question about the subset's partitions is answered by
-one partition list request that carries the properties we need.
+logon).  Every question about the subset's partitions is answered from one
+partition list request that carries the properties we need, kept for
+``status_cache_seconds`` so that Nova's power-state sync of N instances
+costs one request, not N.  Our own changes drop the cached list.
 """
 
 import re
 import threading
+import time
 
 from nova import exception
 from nova.objects import fields
@@ -20,6 +23,8 @@ import zhmcclient
 
 from nova_ibmz.common.exception import ConfigurationError
 from nova_ibmz.common.exception import HypervisorUnreachable
+from nova_ibmz.common.exception import InstanceSetupError
+from nova_ibmz.common.exception import RequestRefused
 from nova_ibmz.dpm import partition
 
 LOG = logging.getLogger(__name__)
@@ -52,22 +57,31 @@ class CPCSubset:
         self._session_factory = session_factory
         self._lock = threading.RLock()
         self._cpc = None
+        self._listing = None        # (monotonic time, [partition props])
+        self._vswitch_ports = {}    # virtual switch object id -> port
 
     @property
     def endpoint(self):
         return f'HMC {self.config.hmc}'
 
-    def _hmc_call(self, what, func, *args, **kwargs):
-        """Run one HMC call under the lock; name the HMC if it fails."""
+    def hmc_call(self, what, func, *args, **kwargs):
+        """Run one HMC call under the lock; name the HMC if it fails.
+
+        404 reaches the caller as zhmcclient.HTTPError; other refusals
+        (4xx) become RequestRefused, and an HMC that cannot answer (5xx,
+        no connection, no logon) HypervisorUnreachable.
+        """
         with self._lock:
             try:
                 return func(*args, **kwargs)
             except zhmcclient.HTTPError as e:
                 if e.http_status == 404:
                     raise
-                raise HypervisorUnreachable(
-                    self.endpoint, f'{what} failed: HTTP {e.http_status},'
-                    f'{e.reason}: {e.message}')
+                reason = f'HTTP {e.http_status},{e.reason}: {e.message}'
+                if e.http_status < 500:
+                    raise RequestRefused(self.endpoint, what, reason)
+                raise HypervisorUnreachable(self.endpoint,
+                                            f'{what} failed: {reason}')
             except (zhmcclient.ConnectionError, zhmcclient.AuthError,
                     zhmcclient.ServerAuthError) as e:
                 raise HypervisorUnreachable(self.endpoint,
@@ -88,7 +102,7 @@ class CPCSubset:
         client = zhmcclient.Client(self._session_factory(self.config))
         cpc = client.cpcs.resource_object(self.config.cpc_object_id)
         try:
-            self._hmc_call('reading the CPC', cpc.pull_full_properties)
+            self.hmc_call('reading the CPC', cpc.pull_full_properties)
         except (zhmcclient.HTTPError, zhmcclient.CeasedExistence):
             raise ConfigurationError(
                 'dpm', 'cpc_object_id',
@@ -127,32 +141,138 @@ class CPCSubset:
                                  'cpus': self.config.max_processors,
                                  'mem': self.config.max_memory})
 
-    def partitions(self, name_regex=None):
-        """Properties of this host's partitions, in one list request."""
-        filter_args = {'name': name_regex or partition.name_filter(self.host)}
-        found = self._hmc_call(
+    def partitions(self, fresh=False):
+        """Properties of this host's partitions, from one list request.
+
+        The list is reused for config.status_cache_seconds unless fresh.
+        """
+        with self._lock:
+            now = time.monotonic()
+            age = now - self._listing[0] if self._listing else None
+            if fresh or age is None or age >= self.config.status_cache_seconds:
+                self._listing = (now, self._list(
+                    partition.name_filter(self.host)))
+            return self._listing[1]
+
+    def changed(self):
+        """Forget the cached list: we changed a partition."""
+        with self._lock:
+            self._listing = None
+
+    def _list(self, name_regex):
+        found = self.hmc_call(
             'listing partitions', self.cpc.partitions.list,
-            filter_args=filter_args,
+            filter_args={'name': name_regex},
             additional_properties=list(partition.LIST_PROPERTIES))
         return [dict(p.properties) for p in found
                 if partition.is_owned(p.properties, self.host)]
 
-    def find(self, instance):
+    def find(self, instance, fresh=False):
         """Properties of the instance's partition; InstanceNotFound if none."""
         name = partition.partition_name(self.host, instance.uuid)
-        found = self.partitions(name_regex=re.escape(name))
-        if not found:
-            raise exception.InstanceNotFound(instance_id=instance.uuid)
-        return found[0]
+        for props in self.partitions(fresh):
+            if props['name'] == name:
+                return props
+        raise exception.InstanceNotFound(instance_id=instance.uuid)
+
+    def owned(self, instance):
+        """The instance's partition as a zhmcclient resource, checked fresh.
+
+        Every change goes through here: the partition must carry both of
+        this host's marks now, not when some list was cached.
+        """
+        props = self.find(instance, fresh=True)
+        return self.cpc.partitions.resource_object(props['object-uri'],
+                                                   props)
+
+    def create(self, instance):
+        """Create the instance's partition (stopped) and return it.
+
+        A partition that already has the name is never adopted: the HMC
+        refuses the duplicate name (400,8), and we say whose it is.
+        """
+        props = partition.create_properties(self.host, instance)
+        what = f'creating partition {props["name"]}'
+        try:
+            part = self.hmc_call(what, self.cpc.partitions.create, props)
+        except RequestRefused:
+            taken = self._list(re.escape(props['name']))
+            if taken:
+                raise exception.InstanceExists(name=instance.name)
+            if self.hmc_call('listing partitions', self.cpc.partitions.list,
+                             filter_args={'name': re.escape(props['name'])}):
+                raise InstanceSetupError(
+                    instance.uuid, f'partition {props["name"]} exists on '
+                    f'{self.endpoint} and is not one of ours: refusing to '
+                    'touch or adopt it')
+            raise
+        finally:
+            self.changed()
+        return part
+
+    def vswitch_ports(self, vswitch_ids):
+        """The adapter port of each virtual switch; one list when asked
+        about a switch not seen yet (they change only with the hardware)."""
+        with self._lock:
+            if not set(vswitch_ids) <= set(self._vswitch_ports):
+                for vswitch in self.hmc_call(
+                        'listing virtual switches',
+                        self.cpc.virtual_switches.list,
+                        additional_properties=['port']):
+                    self._vswitch_ports[vswitch.uri.rsplit('/', 1)[1]] = \
+                        vswitch.properties.get('port', 0)
+            return {v: self._vswitch_ports[v] for v in vswitch_ids
+                    if v in self._vswitch_ports}
+
+    @property
+    def storage_groups(self):
+        """True on CPCs that give FCP storage through storage groups."""
+        return any(f.get('name') == 'dpm-storage-management' and
+                   f.get('state') for f in
+                   self.cpc.properties.get('available-features-list', []))
+
+    def wait(self, what, job, timeout):
+        """Wait for an HMC job, polling quickly at first, then every second.
+
+        zhmcclient's own waiting polls every 10 s, so a 3-second start
+        would cost 10; this costs about the job's own time.
+        """
+        deadline = time.monotonic() + timeout
+        pause = 0.1
+        while True:
+            try:
+                status, result = self.hmc_call(what,
+                                               job.check_for_completion)
+            except zhmcclient.HTTPError as e:   # the job is gone (404)
+                raise RequestRefused(self.endpoint, what,
+                                     f'HTTP {e.http_status},{e.reason}: '
+                                     f'{e.message}')
+            if status == 'complete':
+                return result
+            if time.monotonic() + pause > deadline:
+                raise HypervisorUnreachable(
+                    self.endpoint, f'{what} did not end within {timeout} s')
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
 
     def resources(self):
         """Nova's resource dict for the subset.
 
         IFLs are shared among partitions, so the subset's vCPUs in use are
         those of its largest partition; memory is dedicated, so it adds up.
+        A CPC that is not operating makes the host not ready (an error for
+        this audit), never a host with zero resources.
         """
+        cpc = self.cpc
+        self.hmc_call('reading the CPC status', cpc.pull_properties,
+                      ['status'])
+        if cpc.properties.get('status') not in OPERATING_STATUSES:
+            raise HypervisorUnreachable(
+                self.endpoint, f'CPC {cpc.name} is not operating (status '
+                f'{cpc.properties.get("status")!r}): host {self.host} is '
+                'not ready')
         parts = self.partitions()
-        props = self.cpc.properties
+        props = cpc.properties
         return {
             'vcpus': self.config.max_processors,
             'memory_mb': self.config.max_memory,

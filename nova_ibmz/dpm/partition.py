@@ -65,6 +65,11 @@ def is_owned(props, host):
     return bool(name_ok) and fields.get('CPCSubset') == host
 
 
+def instance_uuid(props, host):
+    """The Nova instance uuid an owned partition's name carries."""
+    return props['name'][len(partition_name(host, '')):]
+
+
 def instance_name(props):
     """The Nova instance name recorded in an owned partition."""
     return _description_fields(props.get('description') or '').get(
@@ -73,3 +78,53 @@ def instance_name(props):
 
 def power_state_of(status):
     return _POWER_STATES.get(status, power_state.NOSTATE)
+
+
+# -- operations on an owned partition ----------------------------------------
+# Each takes the CPC subset (the HMC gateway) and a zhmcclient Partition that
+# subset.owned() returned or create() made: never a partition found any
+# other way, so nothing here can reach a foreign partition.
+
+# Statuses a stop is needed and allowed from (the HMC refuses the rest).
+STOP_FROM = frozenset(['active', 'degraded', 'paused', 'terminated',
+                       'reservation-error'])
+
+
+def create_properties(host, instance):
+    """Create Partition body for the instance's flavor."""
+    return {
+        'name': partition_name(host, instance.uuid),
+        'description': description(host, instance.name),
+        'type': 'linux',
+        'processor-mode': 'shared',
+        'ifl-processors': instance.flavor.vcpus,
+        'initial-memory': instance.flavor.memory_mb,
+        'maximum-memory': instance.flavor.memory_mb,
+    }
+
+
+def stop(subset, part, status):
+    """Stop the partition unless it is stopped; wait for the job."""
+    if status in STOP_FROM:
+        job = subset.hmc_call(f'stopping partition {part.name}', part.stop,
+                              wait_for_completion=False)
+        try:
+            subset.wait(f'stopping partition {part.name}', job,
+                        subset.config.job_timeout)
+        finally:
+            subset.changed()
+
+
+def start(subset, part, status):
+    """Start the partition; one that is paused (an in-guest shutdown) or
+    otherwise not stopped is stopped first, as the HMC requires."""
+    if status in ('active', 'degraded'):
+        return
+    stop(subset, part, status)
+    job = subset.hmc_call(f'starting partition {part.name}', part.start,
+                          wait_for_completion=False)
+    try:
+        subset.wait(f'starting partition {part.name}', job,
+                    subset.config.job_timeout)
+    finally:
+        subset.changed()

@@ -5,7 +5,18 @@
 
 The driver talks HTTPS to the HMC simulator (tests/hmc.py), on the
 default topology, which has foreign partitions on the CPC.
+
+A DPM partition boots from an FC volume, through ports bound as
+dpm_vswitch, and reaches volumes over fibre channel only.  Nova's suite
+spawns from an image with bridge ports and attaches volumes of type
+'fake'; the overrides below run the same steps with what DPM needs: the
+compute manager's prepare_for_spawn, an FC boot volume, dpm_vswitch ports
+and FC connection info.
 """
+
+from unittest import mock
+
+from nova.tests.unit import utils as test_utils
 
 from tests.conformance import base
 from tests import hmc  # noqa: F401  (imported at collection: see TMP_ROOT)
@@ -16,3 +27,47 @@ class DPMConformance(base.StrictConformance):
     # nova's suite builds the driver with import_object(driver_module,
     # virtapi): this factory builds it on the simulator.
     driver_module = 'tests.hmc.driver'
+
+    def _get_running_instance(self, obj=True):
+        instance = test_utils.get_test_instance(obj=obj)
+        network_info = hmc.network_info(hmc.VSWITCH_OSD_1)
+        image_meta = test_utils.get_test_image_object(None, instance)
+        self.connection.prepare_for_spawn(instance)
+        self.connection.spawn(self.ctxt, instance, image_meta, [], 'herp',
+                              {}, network_info=network_info,
+                              block_device_info=hmc.boot_from_volume(
+                                  instance))
+        return instance, network_info
+
+    def test_attach_detach_volume(self):
+        instance, _ = self._get_running_instance()
+        connection_info = hmc.fc_connection(instance, lun=2)
+        self.assertIsNone(self.connection.attach_volume(
+            None, connection_info, instance, '/dev/sdb'))
+        self.assertIsNone(self.connection.detach_volume(
+            mock.sentinel.context, connection_info, instance, '/dev/sdb'))
+
+    def test_swap_volume(self):
+        instance, _ = self._get_running_instance()
+        old = hmc.fc_connection(instance, lun=2)
+        new = hmc.fc_connection(instance, lun=3)
+        self.connection.attach_volume(None, old, instance, '/dev/sdb')
+        self.assertIsNone(self.connection.swap_volume(
+            None, old, new, instance, '/dev/sdb', 2))
+
+    def test_attach_detach_different_power_states(self):
+        instance, network_info = self._get_running_instance()
+        connection_info = hmc.fc_connection(instance, lun=2)
+        self.connection.power_off(instance)
+        self.connection.attach_volume(None, connection_info, instance,
+                                      '/dev/sdb')
+        self.connection.power_on(self.ctxt, instance, network_info,
+                                 hmc.boot_from_volume(instance))
+        self.connection.detach_volume(mock.sentinel.context,
+                                      connection_info, instance, '/dev/sdb')
+
+    def test_live_migration_force_complete(self):
+        # nova's test first fills libvirt's active_migrations, which other
+        # drivers lack; PR/SM has no live migration to force.
+        instance, _ = self._get_running_instance()
+        self.connection.live_migration_force_complete(instance)

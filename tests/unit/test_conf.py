@@ -527,6 +527,7 @@ def test_list_opts_groups():
                          'hmc_ca_file', 'hmc_verify_cert', 'cpc_object_id',
                          'max_processors', 'max_memory',
                          'physical_storage_adapter_mappings',
+                         'status_cache_seconds', 'job_timeout',
                          'target_wwpn_ignore_list']
 
 

@@ -197,14 +197,16 @@ def test_hmc_unreachable_later_and_back(controls, driver):
     driver.init_host(hmc.HOST)
     uuid = add_own('instance-00000001')
     controls.call('POST', '/unavailable', {'seconds': 60})
-    for call in (lambda: driver.get_available_resource(hmc.HOST),
-                 driver.list_instances,
-                 lambda: driver.get_info(instance(uuid))):
+    for call, what in (
+            (lambda: driver.get_available_resource(hmc.HOST),
+             'reading the CPC status'),
+            (lambda: driver.list_instances(), 'listing partitions'),
+            (lambda: driver.get_info(instance(uuid), use_cache=False),
+             'listing partitions')):
         with pytest.raises(HypervisorUnreachable) as e:
             call()
         message = str(e.value)
-        assert message.startswith(f'{endpoint()}: listing partitions '
-                                  'failed: ')
+        assert message.startswith(f'{endpoint()}: {what} failed: ')
         assert hmcsim.PASSWORD not in message
     controls.call('DELETE', '/faults')
     assert driver.list_instances() == ['instance-00000001']
@@ -325,7 +327,8 @@ def test_get_info_sees_status_changes(controls, driver, populated):
     [faked] = hmc.faked_cpc().partitions.list(
         {'name': re.escape(partition.partition_name(hmc.HOST, uuid))})
     controls.set_properties(faked.uri, status='stopped')
-    assert driver.get_info(instance(uuid)).state == power_state.SHUTDOWN
+    assert driver.get_info(instance(uuid), use_cache=False).state == \
+        power_state.SHUTDOWN
 
 
 def test_get_info_of_a_missing_partition(driver, populated):
@@ -424,22 +427,44 @@ def test_instance_name_from_description():
 # HMC requests --------------------------------------------------------------
 
 
-def test_one_request_per_call_after_the_cpc_read(driver, populated,
+def test_one_list_answers_every_call_for_a_while(driver, populated,
                                                  requests_log):
+    """After the CPC read, one partition list answers resource audits,
+    power states and instance lists until status_cache_seconds pass."""
     driver.init_host(hmc.HOST)
     assert requests_log.requests == [('GET', CPC_URI)]
     uuid = populated['instance-00000001']
+    requests_log.clear()
     for call in (lambda: driver.get_available_resource(hmc.HOST),
                  lambda: driver.get_info(instance(uuid)),
-                 driver.list_instances,
+                 driver.list_instances, driver.get_num_instances,
+                 driver.list_instance_uuids,
                  lambda: driver.get_available_resource(hmc.HOST)):
-        requests_log.clear()
         call()
-        [(method, uri)] = requests_log.requests
-        assert method == 'GET'
-        assert uri.startswith(f'{CPC_URI}/partitions?')
-        assert ('additional-properties=description,ifl-processors,'
-                'initial-memory' in uri)
+    lists = [uri for method, uri in requests_log.requests
+             if uri.startswith(f'{CPC_URI}/partitions?')]
+    assert len(lists) == 1
+    assert 'additional-properties=description,ifl-processors,' in lists[0]
+    # Each resource audit also reads the CPC's status: 1 GET.
+    assert [uri for _, uri in requests_log.requests if uri not in lists] \
+        == [f'{CPC_URI}?properties=status'] * 2
+
+
+def test_use_cache_false_asks_the_hmc(driver, populated, requests_log):
+    uuid = populated['instance-00000001']
+    driver.get_info(instance(uuid))
+    requests_log.clear()
+    driver.get_info(instance(uuid), use_cache=False)
+    assert len(requests_log.requests) == 1
+
+
+def test_cache_expires(make_driver, populated, requests_log):
+    driver = make_driver(config(status_cache_seconds=0))
+    uuid = populated['instance-00000001']
+    driver.get_info(instance(uuid))
+    driver.get_info(instance(uuid))
+    assert [r[1].split('?')[0] for r in requests_log.requests] == [
+        CPC_URI, f'{CPC_URI}/partitions', f'{CPC_URI}/partitions']
 
 
 def test_request_count_does_not_grow_with_partitions(driver,
@@ -450,7 +475,21 @@ def test_request_count_does_not_grow_with_partitions(driver,
     requests_log.clear()
     resources = driver.get_available_resource(hmc.HOST)
     assert resources['memory_mb_used'] == 12 * 1024
-    assert len(requests_log.requests) == 1
+    assert [r[1].split('?')[0] for r in requests_log.requests] == [
+        CPC_URI, f'{CPC_URI}/partitions']     # CPC status, partitions
+
+
+def test_cpc_down_is_not_ready_not_empty(controls, driver, populated):
+    """A CPC that stops operating fails the resource audit (the host is
+    not ready) instead of reporting zero resources."""
+    assert driver.get_available_resource(hmc.HOST)['vcpus'] == 20
+    set_cpc(controls, status='not-operating')
+    with pytest.raises(HypervisorUnreachable) as e:
+        driver.get_available_resource(hmc.HOST)
+    assert "is not operating (status 'not-operating')" in str(e.value)
+    assert 'not ready' in str(e.value)
+    set_cpc(controls, status='active')
+    assert driver.get_available_resource(hmc.HOST)['vcpus'] == 20
 
 
 def test_first_call_reads_cpc_then_lists(driver, populated, requests_log):

@@ -4,8 +4,9 @@
 """Faults a test injects through POST /_sim/faults.
 
 A rule matches requests by HTTP method and a regular expression searched
-in the path (with its query string), and applies to the next ``times``
-matching requests (every one if ``times`` is omitted).  It does one thing:
+in the path (with its query string), lets the first ``after`` of them pass
+(none by default), and applies to the next ``times`` matching requests
+(every one if ``times`` is omitted).  It does one thing:
 answer an HTTP error, add latency, drop the connection without an answer,
 or let the job of an asynchronous operation fail.  Separately, the whole
 HMC can be made unavailable for some seconds: every connection is then
@@ -31,6 +32,7 @@ class Rule:
     method: str
     path: str
     times: int | None = None
+    after: int = 0
     status: int | None = None
     reason: int = 0
     message: str = 'Fault injected by the simulator'
@@ -73,6 +75,8 @@ def parse_rule(body):
         raise InvalidFault(f'a fault does exactly one of {KINDS}')
     if rule.times is not None and rule.times < 1:
         raise InvalidFault("'times' must be at least 1")
+    if not isinstance(rule.after, int) or rule.after < 0:
+        raise InvalidFault("'after' must be a whole number >= 0")
     return rule
 
 
@@ -115,6 +119,9 @@ class Faults:
             for rule in self._rules:
                 if ((rule.job_failure is not None) == job and
                         rule.matches(method, path)):
+                    if rule.after:
+                        rule.after -= 1
+                        continue
                     if rule.times is not None:
                         rule.times -= 1
                         if rule.times == 0:

@@ -1,0 +1,115 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""FC storage of a partition: its initiators, the volume connector, and the
+boot properties taken from a Cinder fibre-channel connection.
+
+On a CPC without the dpm-storage-management feature (the z13 model of the
+seed) each instance gets one HBA per ``[dpm]
+physical_storage_adapter_mappings`` entry; the HMC gives each HBA an NPIV
+WWPN.  Cinder maps volumes to those WWPNs, so the connector must know them
+before the first volume is attached, and still after the partition is gone
+(Nova detaches volumes after destroy): they are kept in the instance's
+system metadata.
+"""
+
+import dataclasses
+
+from nova_ibmz.common.exception import InstanceSetupError
+
+FC = 'fibre_channel'
+WWPNS_KEY = 'ibmz_dpm_wwpns'
+FIRST_HBA_DEVNO = 0x1900
+
+
+@dataclasses.dataclass(frozen=True)
+class Initiator:
+    """One FC path of a partition: its HBA (or storage path) and WWPN."""
+
+    uri: str
+    wwpn: str
+
+
+def hba_properties(mappings):
+    """Create HBA bodies, one per adapter port mapping, in mapping order."""
+    return [{
+        'name': f'OpenStack_HBA_{index}',
+        'adapter-port-uri': (f'/api/adapters/{m.adapter_id}/storage-ports/'
+                             f'{m.port}'),
+        'device-number': f'{FIRST_HBA_DEVNO + index:04x}',
+    } for index, m in enumerate(mappings)]
+
+
+def normal_wwpn(text):
+    return text.lower().replace(':', '').removeprefix('0x')
+
+
+def remember(instance, initiators):
+    instance.system_metadata[WWPNS_KEY] = ','.join(
+        i.wwpn for i in initiators)
+
+
+def remembered_wwpns(instance):
+    metadata = getattr(instance, 'system_metadata', None) or {}
+    return [w for w in metadata.get(WWPNS_KEY, '').split(',') if w]
+
+
+def check_fc(instance, connection_info):
+    """The connection's data, if it is a fibre-channel one."""
+    kind = (connection_info or {}).get('driver_volume_type')
+    if kind != FC:
+        raise InstanceSetupError(
+            instance.uuid, f'volume {connection_info.get("serial")} is '
+            f'connected as {kind!r}; DPM partitions reach volumes over '
+            f'fibre channel only ({FC!r})')
+    return connection_info.get('data') or {}
+
+
+def fcp_lun(lun):
+    """A SCSI LUN number as the 16 hex digits of an FCP LUN (SAM-2: the
+    first level is the first two bytes, so LUN 1 is 0001000000000000)."""
+    return ''.join(f'{(int(lun) >> (16 * level)) & 0xffff:04x}'
+                   for level in range(4))
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def boot_path(instance, initiators, data, ignored):
+    """The first usable (initiator, target WWPN) pair of a connection.
+
+    The initiator -> target map decides which initiator sees which targets
+    when Cinder gives one; otherwise every initiator sees every target.
+    Targets in [dpm] target_wwpn_ignore_list are never used.
+    """
+    mapping = {normal_wwpn(k): [normal_wwpn(t) for t in _as_list(v)]
+               for k, v in (data.get('initiator_target_map') or {}).items()}
+    everywhere = [normal_wwpn(t) for t in _as_list(data.get('target_wwn'))]
+    for initiator in initiators:
+        targets = mapping.get(initiator.wwpn, [] if mapping else everywhere)
+        usable = [t for t in targets if t not in ignored]
+        if usable:
+            return initiator, usable[0]
+    raise InstanceSetupError(
+        instance.uuid, 'the boot volume has no path: initiators '
+        f'{[i.wwpn for i in initiators]}, targets '
+        f'{mapping or everywhere}, ignored {sorted(ignored)}')
+
+
+def boot_properties(instance, initiators, connection_info, ignored):
+    """Partition properties that boot from the volume of connection_info."""
+    data = check_fc(instance, connection_info)
+    initiator, target = boot_path(instance, initiators, data, ignored)
+    lun = data.get('target_lun')
+    if lun is None:
+        luns = _as_list(data.get('target_luns'))
+        lun = luns[0] if luns else 0
+    return {
+        'boot-device': 'storage-adapter',
+        'boot-storage-device': initiator.uri,
+        'boot-world-wide-port-name': target,
+        'boot-logical-unit-number': fcp_lun(lun),
+    }
