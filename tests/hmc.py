@@ -32,53 +32,64 @@ VSWITCH_OSD_2 = 'b2c2d2e2-7ed7-11ee-a0a0-0a0000000302'
 # The storage side of the simulated SAN: two target ports of one array.
 TARGETS = ('500507680b215660', '500507680b225660')
 HOST = 'subset-1'
+# The storage-groups topology (dpm-storage-management on): its CPC2.
+SG = 'storage-groups'
+SG_CPC_ID = '6f1d3b20-8a11-11ef-9d2f-0a00000000c1'
+SG_FCP_1 = '6f1d3b20-8a11-11ef-9d2f-0a0000000201'
+SG_FCP_2 = '6f1d3b20-8a11-11ef-9d2f-0a0000000202'
+SG_VSWITCH_OSD_1 = '6f1d3b20-8a11-11ef-9d2f-0a0000000301'
 # Taken on import (test collection): nova's TestCase points tempfile at a
 # directory of its own that goes away after each test.
 TMP_ROOT = tempfile.gettempdir()
-_server = None
+_servers = {}
+# topology -> (CPC object id, the FCP adapter of the default mapping)
+_CPCS = {'default': (CPC_ID, FCP_1), SG: (SG_CPC_ID, SG_FCP_1)}
 
 
-def server():
-    """The process's simulator (an HMCServer), started on first use."""
-    global _server
-    if _server is None:
+def server(topology='default'):
+    """The process's simulator (an HMCServer) of a shipped topology,
+    started on first use."""
+    if topology not in _servers:
         stack = contextlib.ExitStack()
         certs_dir = stack.enter_context(tempfile.TemporaryDirectory(
             prefix='nova-ibmz-test-hmc-', dir=TMP_ROOT))
-        _server = stack.enter_context(hmcsim.serve(certs_dir))
+        _servers[topology] = stack.enter_context(
+            hmcsim.serve(certs_dir, topology))
         atexit.register(stack.close)
-    return _server
+    return _servers[topology]
 
 
-def make_config(**changes):
+def make_config(topology='default', **changes):
     """The [dpm] configuration of HOST on the simulator, with changes."""
-    hmc = server()
+    hmc = server(topology)
+    cpc_id, fcp = _CPCS[topology]
     return dataclasses.replace(dpm_conf.DPMConfig(
         hmc=types.HostPort('127.0.0.1', hmc.port),
         hmc_username=hmcsim.USERID, hmc_password=hmcsim.PASSWORD,
-        hmc_ca_file=str(hmc.certs.ca_file), cpc_object_id=CPC_ID,
+        hmc_ca_file=str(hmc.certs.ca_file), cpc_object_id=cpc_id,
         max_processors=20, max_memory=512 * 1024,
-        physical_storage_adapter_mappings=(types.AdapterPort(FCP_1, 0),)),
+        physical_storage_adapter_mappings=(types.AdapterPort(fcp, 0),)),
         **changes)
 
 
-def reset():
-    """Back to the default topology: no partitions of ours, no faults."""
-    hmc = server()
+def reset(topology='default'):
+    """Back to the topology: no partitions of ours, no faults."""
+    hmc = server(topology)
     hmc.sim.reset()
     hmc.log.clear()
 
 
-def driver(virtapi, config=None, host=HOST):
+def driver(virtapi, config=None, host=HOST, topology='default'):
     """A driver of host on a freshly reset simulator."""
-    reset()
-    return dpm_driver.DPMDriver(virtapi, config=config or make_config(),
-                                host_name=host)
+    reset(topology)
+    return dpm_driver.DPMDriver(
+        virtapi, config=config or make_config(topology), host_name=host)
 
 
-def faked_cpc():
+def faked_cpc(topology='default'):
     """The topology's CPC in the simulator's model (edit under its lock)."""
-    return server().sim.hmc.cpcs.lookup_by_oid(CPC_ID)
+    return server(topology).sim.hmc.cpcs.lookup_by_oid(
+        _CPCS[topology][0])
 
 
 def add_partition(host, instance_uuid, instance_name, ifls=1, memory=1024,

@@ -102,19 +102,21 @@ class DPMDriver(driver.ComputeDriver):
 
     def prepare_for_spawn(self, instance):
         part = self._subset.create(instance)
+        group = None
         try:
-            initiators = self._create_initiators(part)
+            if self._subset.storage_groups:
+                group, initiators = storage.create_group(
+                    self._subset, part, partition.description(
+                        self._subset.host, instance.name))
+            else:
+                initiators = self._create_hbas(part)
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._remove(instance, part, 'stopped')
         storage.remember(instance, initiators)
-        self._building[instance.uuid] = (part, initiators)
+        self._building[instance.uuid] = (part, initiators, group)
 
-    def _create_initiators(self, part):
-        if self._subset.storage_groups:
-            raise InstanceSetupError(
-                part.name, 'the CPC has the dpm-storage-management feature; '
-                'storage groups are not supported by this driver yet')
+    def _create_hbas(self, part):
         initiators = []
         for props in storage.hba_properties(
                 self._config.physical_storage_adapter_mappings):
@@ -131,21 +133,25 @@ class DPMDriver(driver.ComputeDriver):
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
         try:
-            part, initiators = self._building.pop(instance.uuid)
+            part, initiators, group = self._building.pop(instance.uuid)
         except KeyError:
             raise InstanceSetupError(instance.uuid, 'spawn without '
                                      'prepare_for_spawn on this host')
         try:
-            boot = self._boot_properties(instance, initiators,
-                                         block_device_info)
+            volume, boot = self._boot_properties(instance, initiators,
+                                                 block_device_info)
             specs = network.nic_specs(instance, network_info)
-            boot['boot-os-specific-parameters'] = network.boot_parameters(
+            parameters = network.boot_parameters(
                 instance, specs, self._subset.vswitch_ports(
                     [s.vswitch_id for s in specs]))
             for spec in specs:
                 self._subset.hmc_call(
                     f'creating NIC {spec.name} of {part.name}',
                     part.nics.create, spec.properties(self._subset.host))
+            if group is not None:   # boot from the group's volume instead
+                boot = storage.add_boot_volume(self._subset, group,
+                                               volume.get('volume_size'))
+            boot['boot-os-specific-parameters'] = parameters
             self._subset.hmc_call(f'setting boot properties of {part.name}',
                                   part.update_properties, boot)
             if power_on:
@@ -167,7 +173,7 @@ class DPMDriver(driver.ComputeDriver):
                 instance.uuid, 'DPM partitions boot from a Cinder FC volume; '
                 'create the server from a volume (openstack server create '
                 '--volume ... or --boot-from-volume SIZE)')
-        return storage.boot_properties(
+        return boot, storage.boot_properties(
             instance, initiators, boot['connection_info'],
             self._config.target_wwpn_ignore_list)
 
@@ -195,6 +201,14 @@ class DPMDriver(driver.ComputeDriver):
                 f'reading partition {part.name}', part.get_property,
                 'status')
         partition.stop(self._subset, part, status)
+        if self._subset.storage_groups:
+            group = storage.find_group(self._subset, part.name)
+            if group is not None and partition.is_owned(
+                    dict(group.properties, description=self._subset.hmc_call(
+                        f'reading storage group {group.name}',
+                        group.get_property, 'description')),
+                    self._subset.host):
+                storage.remove_group(self._subset, part, group)
         self._subset.hmc_call(f'deleting partition {part.name}', part.delete)
         self._subset.changed()
 

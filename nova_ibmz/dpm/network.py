@@ -88,6 +88,11 @@ def boot_parameters(instance, specs, adapter_ports):
     The whole string counts against the HMC's limit, not one entry: at
     about 21 characters an entry, 12 NICs fit.
     """
+    for spec in specs:
+        if spec.vswitch_id not in adapter_ports:
+            raise InstanceSetupError(
+                instance.uuid, f'port {spec.port_id}: virtual switch '
+                f'{spec.vswitch_id} does not exist on the CPC')
     text = ''.join(s.boot_entry(adapter_ports[s.vswitch_id]) for s in specs)
     if len(text) > MAX_BOOT_PARAMETERS:
         raise InstanceSetupError(

@@ -6,14 +6,23 @@ boot properties taken from a Cinder fibre-channel connection.
 
 On a CPC without the dpm-storage-management feature (the z13 model of the
 seed) each instance gets one HBA per ``[dpm]
-physical_storage_adapter_mappings`` entry; the HMC gives each HBA an NPIV
-WWPN.  Cinder maps volumes to those WWPNs, so the connector must know them
+physical_storage_adapter_mappings`` entry.  On a CPC with it (z14 and
+later) HBAs cannot be created: each instance gets its own storage group,
+named like its partition, whose candidate ports are those same adapter
+ports; attaching it gives the partition one path per port.  Either way
+the HMC gives each HBA or path an NPIV WWPN.
+
+Cinder maps volumes to those WWPNs, so the connector must know them
 before the first volume is attached, and still after the partition is gone
 (Nova detaches volumes after destroy): they are kept in the instance's
-system metadata.
+system metadata.  A storage group needs the boot volume as one of its own
+volumes to boot from it; data volumes reach the guest over the same WWPNs
+without the HMC knowing them, as with HBAs.
 """
 
 import dataclasses
+
+from oslo_utils import excutils
 
 from nova_ibmz.common.exception import InstanceSetupError
 
@@ -34,10 +43,72 @@ def hba_properties(mappings):
     """Create HBA bodies, one per adapter port mapping, in mapping order."""
     return [{
         'name': f'OpenStack_HBA_{index}',
-        'adapter-port-uri': (f'/api/adapters/{m.adapter_id}/storage-ports/'
-                             f'{m.port}'),
+        'adapter-port-uri': port_uri(m),
         'device-number': f'{FIRST_HBA_DEVNO + index:04x}',
     } for index, m in enumerate(mappings)]
+
+
+def port_uri(mapping):
+    return f'/api/adapters/{mapping.adapter_id}/storage-ports/{mapping.port}'
+
+
+def create_group(subset, part, instance_description):
+    """The instance's own storage group, attached to its partition, and
+    the paths it gave the partition (4 requests + 1 per path)."""
+    mappings = subset.config.physical_storage_adapter_mappings
+    console = subset.cpc.manager.client.consoles.console
+    what = f'creating storage group {part.name}'
+    group = subset.hmc_call(what, console.storage_groups.create, {
+        'name': part.name, 'description': instance_description,
+        'cpc-uri': subset.cpc.uri, 'type': 'fcp', 'shared': False,
+        'connectivity': len(mappings)})
+    try:
+        # The adapter family given, zhmcclient needs no GET to know that
+        # these are storage ports.
+        ports = [subset.cpc.adapters.resource_object(
+            m.adapter_id, {'adapter-family': 'ficon'}).ports.resource_object(
+                port_uri(m)) for m in mappings]
+        subset.hmc_call(what, group.add_candidate_adapter_ports, ports)
+        subset.hmc_call(f'attaching storage group {part.name}',
+                        part.attach_storage_group, group)
+        paths = subset.hmc_call(
+            f'listing paths of storage group {part.name}',
+            group.virtual_storage_resources.list,
+            filter_args={'partition-uri': part.uri})
+        return group, [Initiator(p.uri, subset.hmc_call(
+            what, p.get_property, 'world-wide-port-name')) for p in paths]
+    except Exception:
+        with excutils.save_and_reraise_exception():
+            remove_group(subset, part, group)
+
+
+def find_group(subset, name):
+    """The storage group of our partition name, or None (1 request)."""
+    console = subset.cpc.manager.client.consoles.console
+    found = subset.hmc_call('listing storage groups',
+                            console.storage_groups.list,
+                            filter_args={'name': name})
+    return found[0] if found else None
+
+
+def remove_group(subset, part, group):
+    """Detach the instance's storage group and delete it."""
+    if group.uri in subset.hmc_call(f'reading partition {part.name}',
+                                    part.get_property,
+                                    'storage-group-uris'):
+        subset.hmc_call(f'detaching storage group {group.name}',
+                        part.detach_storage_group, group)
+    subset.hmc_call(f'deleting storage group {group.name}', group.delete)
+
+
+def add_boot_volume(subset, group, size_gb):
+    """The group's volume for the Cinder boot LUN; its URI (1 request)."""
+    volume = subset.hmc_call(
+        f'adding the boot volume to storage group {group.name}',
+        group.storage_volumes.create,
+        {'name': 'boot', 'usage': 'boot', 'size': float(size_gb or 1)})
+    return {'boot-device': 'storage-volume',
+            'boot-storage-volume': volume.uri}
 
 
 def normal_wwpn(text):
@@ -100,7 +171,9 @@ def boot_path(instance, initiators, data, ignored):
 
 
 def boot_properties(instance, initiators, connection_info, ignored):
-    """Partition properties that boot from the volume of connection_info."""
+    """Partition properties that boot from the volume of connection_info
+    through an HBA.  (Through a storage group, add_boot_volume gives them;
+    the path is checked the same way.)"""
     data = check_fc(instance, connection_info)
     initiator, target = boot_path(instance, initiators, data, ignored)
     lun = data.get('target_lun')

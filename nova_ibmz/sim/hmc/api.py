@@ -93,6 +93,8 @@ ROUTES = [
     ('POST', r'/api/storage-groups', devices.create_group),
     ('GET', r'/api/storage-groups/([^/]+)/operations/get-partitions',
      devices.group_partitions),
+    ('POST', r'/api/storage-groups/([^/]+)/operations/modify',
+     devices.modify_group),
     ('POST', r'/api/storage-groups/([^/]+)/operations/delete',
      devices.delete_group),
 ]

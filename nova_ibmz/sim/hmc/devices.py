@@ -227,6 +227,7 @@ def attach(sim, req):
              ports[:group.properties.get('connectivity') or len(ports)]]
     # Attached first, so new_devno sees the paths made so far.
     partition.properties['storage-group-uris'].append(group.uri)
+    _zone(group)
     for port in paths:
         adapter = port.manager.parent
         group.virtual_storage_resources.add({
@@ -236,11 +237,28 @@ def attach(sim, req):
             'adapter-port-uri': port.uri,
             'device-number': sim.new_devno(partition),
             'world-wide-port-name': sim.new_wwpn()})
-    # The SAN is zoned at once in the simulator: the volumes are usable.
+
+
+def _zone(group):
+    """The SAN is zoned at once in the simulator: an attached group's
+    volumes are usable (complete, with the LUN's WWID as uuid)."""
     group.properties['fulfillment-state'] = 'complete'
     for volume in group.storage_volumes.list():
         volume.properties['fulfillment-state'] = 'complete'
         volume.properties.setdefault('uuid', uuid.uuid4().hex.upper())
+
+
+def modify_group(sim, req):
+    """Modify Storage Group: the mock's, with volumes of an attached group
+    usable at once and deleted volumes gone from the group's list."""
+    group = common.lookup(sim, req, f'/api/storage-groups/{req.parms[0]}')
+    result = mock.StorageGroupModifyHandler.post(
+        req.method, sim.hmc, req.path, req.parms, req.json(), True, True)
+    group.properties['storage-volume-uris'] = [
+        v.uri for v in group.storage_volumes.list()]
+    if _group_users(sim, group):
+        _zone(group)
+    return result
 
 
 def detach(partition, group):
