@@ -242,6 +242,60 @@ class DPMDriver(driver.ComputeDriver):
                                     wait_for_completion=False)
         self._subset.wait(what, job, self._config.job_timeout)
 
+    # -- resize (cold, within the CPC subset) ---------------------------
+
+    def migrate_disk_and_power_off(self, context, instance, dest,
+                                   flavor, network_info,
+                                   block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        """Stop the partition for a resize.  Its disks are volumes, so
+        there is nothing to copy; another host cannot take it over."""
+        config = self._config
+        reason = None
+        if dest != self._subset.host:
+            reason = (f'a DPM partition is resized within its CPC subset '
+                      f'({self._subset.host}), not moved to {dest}')
+        elif (flavor.vcpus > config.max_processors or
+              flavor.memory_mb > config.max_memory):
+            reason = (f'flavor {flavor.name} ({flavor.vcpus} vCPUs, '
+                      f'{flavor.memory_mb} MiB) exceeds the subset\'s '
+                      f'{config.max_processors} IFLs or '
+                      f'{config.max_memory} MiB')
+        if reason:
+            raise exception.InstanceFaultRollback(
+                exception.ResizeError(reason=reason))
+        partition.stop(self._subset, *self._owned(instance))
+        return ''
+
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None, power_on=True,
+                         share_info=None):
+        self._apply_flavor(instance, power_on)
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        """Nothing to clean up: the resize kept no copy."""
+
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration, block_device_info=None,
+                                power_on=True, share_info=None):
+        # The compute manager has put the old flavor back on the instance.
+        self._apply_flavor(instance, power_on)
+
+    def _apply_flavor(self, instance, power_on):
+        """The flavor's IFLs and memory on the stopped partition (1
+        update), then start it if asked."""
+        part, status = self._owned(instance)
+        flavor = instance.flavor
+        self._subset.hmc_call(
+            f'resizing partition {part.name}', part.update_properties,
+            {'ifl-processors': flavor.vcpus,
+             'initial-memory': flavor.memory_mb,
+             'maximum-memory': flavor.memory_mb})
+        self._subset.changed()
+        if power_on:
+            partition.start(self._subset, part, status)
+
     # -- volumes ----------------------------------------------------------
 
     def get_volume_connector(self, instance):

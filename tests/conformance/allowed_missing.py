@@ -28,7 +28,6 @@ DPM = frozenset([
     'test_live_migration',
     'test_live_migration_abort',
     'test_live_migration_force_complete',
-    'test_migrate_disk_and_power_off',
     'test_pause',
     'test_poll_rebooting_instances',
     'test_rescue',

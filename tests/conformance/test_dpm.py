@@ -71,3 +71,11 @@ class DPMConformance(base.StrictConformance):
         # drivers lack; PR/SM has no live migration to force.
         instance, _ = self._get_running_instance()
         self.connection.live_migration_force_complete(instance)
+
+    def test_migrate_disk_and_power_off(self):
+        # A partition is resized within its CPC subset: nova's test names
+        # another host, which the driver refuses (InstanceFaultRollback).
+        instance, network_info = self._get_running_instance()
+        flavor = test_utils.get_test_flavor(self.ctxt)
+        self.connection.migrate_disk_and_power_off(
+            self.ctxt, instance, hmc.HOST, flavor, network_info)
