@@ -322,14 +322,6 @@ class DPMDriver(driver.ComputeDriver):
                       encryption=None):
         storage.check_fc(instance, connection_info)
 
-    def swap_volume(self, context, old_connection_info, new_connection_info,
-                    instance, mountpoint, resize_to):
-        """Both volumes are LUNs behind the same WWPNs: the guest copies,
-        the HMC has nothing to change."""
-        storage.check_fc(instance, old_connection_info)
-        storage.check_fc(instance, new_connection_info)
-        self._owned(instance)
-
     # -- console ----------------------------------------------------------
 
     def get_console_output(self, context, instance):

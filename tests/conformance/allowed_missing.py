@@ -10,6 +10,7 @@ doc/support-matrix.ini.
 """
 
 DPM = frozenset([
+    'test_swap_volume',
     'test_block_stats',
     'test_get_device_name_for_instance',
     'test_get_diagnostics',
