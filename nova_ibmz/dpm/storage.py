@@ -127,7 +127,8 @@ def remembered_wwpns(instance):
 
 def check_fc(instance, connection_info):
     """The connection's data, if it is a fibre-channel one."""
-    kind = (connection_info or {}).get('driver_volume_type')
+    connection_info = connection_info or {}
+    kind = connection_info.get('driver_volume_type')
     if kind != FC:
         raise InstanceSetupError(
             instance.uuid, f'volume {connection_info.get("serial")} is '
