@@ -37,8 +37,12 @@ class RequestRefused(exception.NovaException):
         super().__init__(endpoint=endpoint, what=what, reason=reason)
 
 
-class InstanceSetupError(exception.NovaException):
-    """An instance cannot be built as asked; the message says why."""
+class InstanceSetupError(exception.InvalidInput):
+    """An instance cannot be built as asked; the message says why.
+
+    An InvalidInput, so the compute manager ends the build with this
+    message instead of rescheduling it to a host that would fail alike.
+    """
 
     msg_fmt = 'Instance %(instance)s: %(reason)s'
 

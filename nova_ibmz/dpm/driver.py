@@ -16,6 +16,7 @@ in one update and starts the partition.  A failure undoes it all.
 
 import os_resource_classes as orc
 from nova import exception
+from nova import objects
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
@@ -77,6 +78,10 @@ class DPMDriver(driver.ComputeDriver):
 
     def get_available_nodes(self, refresh=False):
         return [self._subset.host]
+
+    def get_host_ip_addr(self):
+        """The compute host's address (the partitions have their own)."""
+        return conf.CONF.my_ip
 
     def update_provider_tree(self, provider_tree, nodename, allocations=None):
         """VCPU and MEMORY_MB of the subset; no DISK_GB (volumes only).
@@ -252,6 +257,7 @@ class DPMDriver(driver.ComputeDriver):
         there is nothing to copy; another host cannot take it over."""
         config = self._config
         reason = None
+        dest = self._resize_target(context, instance, dest)
         if dest != self._subset.host:
             reason = (f'a DPM partition is resized within its CPC subset '
                       f'({self._subset.host}), not moved to {dest}')
@@ -266,6 +272,19 @@ class DPMDriver(driver.ComputeDriver):
                 exception.ResizeError(reason=reason))
         partition.stop(self._subset, *self._owned(instance))
         return ''
+
+    @staticmethod
+    def _resize_target(context, instance, dest):
+        """The compute host a resize goes to.  Nova passes only the
+        destination's IP address, which several hosts share (several CPC
+        subsets can be managed from one machine): the migration record
+        names the host."""
+        if (instance.obj_attr_is_set('migration_context') and
+                instance.migration_context):
+            return objects.Migration.get_by_id(
+                context, instance.migration_context.migration_id
+            ).dest_compute
+        return dest
 
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,

@@ -15,7 +15,6 @@ DPM = frozenset([
     'test_get_device_name_for_instance',
     'test_get_diagnostics',
     'test_get_host_cpu_stats',
-    'test_get_host_ip_addr',
     'test_get_host_uptime',
     'test_get_instance_diagnostics',
     'test_get_instance_disk_info',

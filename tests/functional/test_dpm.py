@@ -1,0 +1,222 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""Nova in process (API, conductor, scheduler, placement, one compute with
+compute_driver = ibmz.DPMDriver) against the HMC simulator over HTTPS.
+
+Neutron binds ports as networking-dpm would (dpm_vswitch with the virtual
+switch's object id) and Cinder answers with fibre-channel connections to
+the WWPNs the driver's connector reports: what a DPM cloud's services do.
+After every test the three foreign partitions are exactly as before.
+"""
+
+import copy
+import os
+import sys
+
+import fixtures
+from nova.tests import fixtures as nova_fixtures
+from nova.tests.functional import integrated_helpers
+from oslo_utils.fixture import uuidsentinel as uuids
+import urllib3
+
+from nova_ibmz.dpm import partition
+from tests import hmc
+from tests import hmcsim
+
+HOST = 'dpm-subset-1'
+FOREIGN = ('PROD-DB2', 'PROD-WAS', 'TEST-SAP')
+BOOT_VOLUME = nova_fixtures.CinderFixture.IMAGE_BACKED_VOL
+PORTS = {uuids.port_osd_1: hmc.VSWITCH_OSD_1,
+         uuids.port_osd_2: hmc.VSWITCH_OSD_2}
+
+
+class FCCinderFixture(nova_fixtures.CinderFixture):
+    """Cinder with an FC backend: every connection reaches the LUN
+    through the storage's two target ports from the connector's WWPNs."""
+
+    def _find_connection_info(self, volume_id, attachment_id):
+        attachment = self.volume_to_attachment[volume_id][attachment_id]
+        wwpns = (attachment.get('connector') or {}).get('wwpns', [])
+        return {'driver_volume_type': 'fibre_channel', 'serial': volume_id,
+                'data': {'volume_id': volume_id,
+                         'attachment_id': attachment_id,
+                         'target_discovered': False, 'target_lun': 1,
+                         'target_wwn': list(hmc.TARGETS),
+                         'initiator_target_map': {
+                             w: list(hmc.TARGETS) for w in wwpns}}}
+
+
+def bind_ports_as_dpm(neutron):
+    """Two ports on network_1, bound by networking-dpm to OSD switches."""
+    for index, (port_id, vswitch) in enumerate(PORTS.items()):
+        port = copy.deepcopy(neutron.port_1)
+        port.update({'id': port_id,
+                     'mac_address': f'fa:16:3e:00:00:{index:02x}',
+                     'binding:vif_type': 'dpm_vswitch',
+                     'binding:vif_details': {'object_id': vswitch}})
+        port['fixed_ips'][0]['ip_address'] = f'192.168.1.{10 + index}'
+        neutron._ports[port_id] = port
+    neutron.default_port.update({'binding:vif_type': 'dpm_vswitch',
+                                 'binding:vif_details': {
+                                     'object_id': hmc.VSWITCH_OSD_1}})
+
+
+class DPMServersTest(integrated_helpers._IntegratedTestBase):
+
+    ADMIN_API = True
+    microversion = 'latest'
+
+    def setUp(self):
+        hmc.reset()
+        config = hmc.make_config()
+        self.flags(compute_driver='ibmz.DPMDriver')
+        self.flags(group='dpm', hmc=f'127.0.0.1:{hmc.server().port}',
+                   hmc_username=config.hmc_username,
+                   hmc_password=config.hmc_password,
+                   hmc_ca_file=config.hmc_ca_file,
+                   cpc_object_id=config.cpc_object_id,
+                   max_processors=config.max_processors,
+                   max_memory=config.max_memory,
+                   physical_storage_adapter_mappings=[f'{hmc.FCP_1}:0'])
+        self.flags(allow_resize_to_same_host=True)
+        # The nova wheel installs its paste config under the environment.
+        self.flags(api_paste_config=os.path.join(
+            sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
+        self.foreign = self._foreign()
+        # Our Cinder replaces the base's before it starts the services.
+        self.useFixture(FCCinderFixture(self))
+        super().setUp()
+        self.cinder = self.useFixture(FCCinderFixture(self))
+        bind_ports_as_dpm(self.neutron)
+        self.addCleanup(self._assert_foreign_untouched)
+
+    def _setup_services(self):
+        # PlacementFixture routes HTTP to placement through wsgi-intercept,
+        # whose HTTPS stand-in breaks every real HTTPS connection under
+        # urllib3 2 (it passes cert_reqs to http.client).  Placement is
+        # plain HTTP: give HTTPS, the HMC's, its real connection back,
+        # before the services start and after the API's fixture, which
+        # installs the intercept again.
+        self._real_https()
+        super()._setup_services()
+        self._real_https()
+
+    def _real_https(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'urllib3.connectionpool.HTTPSConnectionPool.ConnectionCls',
+            urllib3.connection.HTTPSConnection))
+
+    def _setup_compute_service(self):
+        return self._start_compute(HOST)
+
+    @staticmethod
+    def _foreign():
+        with hmc.server().sim.lock:
+            return {p.name: dict(p.properties)
+                    for p in hmc.faked_cpc().partitions.list()
+                    if p.name in FOREIGN}
+
+    def _assert_foreign_untouched(self):
+        self.assertEqual(self.foreign, self._foreign())
+
+    def _partition(self, server):
+        name = partition.partition_name(HOST, server['id'])
+        with hmc.server().sim.lock:
+            found = [p for p in hmc.faked_cpc().partitions.list()
+                     if p.name == name]
+        return found[0] if found else None
+
+    def _boot(self, ports=tuple(PORTS), volume=BOOT_VOLUME, flavor_id=None):
+        server = self._build_server(
+            networks=[{'port': p} for p in ports], flavor_id=flavor_id)
+        server.pop('imageRef')
+        server['block_device_mapping_v2'] = [{
+            'boot_index': 0, 'uuid': volume, 'source_type': 'volume',
+            'destination_type': 'volume'}]
+        return self.api.post_server({'server': server})
+
+    def _dpm_flavor(self, vcpu=1, memory_mb=1024):
+        """A flavor for DPM: no local disk (the host has none to offer)."""
+        return self._create_flavor(vcpu=vcpu, memory_mb=memory_mb, disk=0,
+                                   ephemeral=0)
+
+    def _status(self, server):
+        return self._partition(server).properties['status']
+
+    def test_lifecycle(self):
+        server = self._wait_for_state_change(self._boot(), 'ACTIVE')
+        part = self._partition(server)
+        self.assertEqual('active', part.properties['status'])
+        self.assertEqual(2, len(part.nics.list()))
+        self.assertEqual(1, len(part.hbas.list()))
+        self.assertEqual('storage-adapter', part.properties['boot-device'])
+        self.assertEqual(hmc.TARGETS[0],
+                         part.properties['boot-world-wide-port-name'])
+        macs = part.properties['boot-os-specific-parameters']
+        self.assertEqual(2, macs.count(';'))
+
+        self._stop_server(server)
+        self.assertEqual('stopped', self._status(server))
+        self._start_server(server)
+        self.assertEqual('active', self._status(server))
+        self._reboot_server(server, hard=True)
+        self._reboot_server(server, hard=False)
+        self.assertEqual('active', self._status(server))
+
+        big = self._dpm_flavor(vcpu=4, memory_mb=8192)
+        server = self._resize_server(server, big)
+        self.assertEqual((4, 8192), (
+            self._partition(server).properties['ifl-processors'],
+            self._partition(server).properties['initial-memory']))
+        self._confirm_resize(server)
+        self.assertEqual('active', self._status(server))
+
+        self._attach_volume(server, uuids.data_volume)
+        attached = [v['volumeId']
+                    for v in self.api.get_server_volumes(server['id'])]
+        self.assertIn(uuids.data_volume, attached)
+        self.api.delete_server_volume(server['id'], uuids.data_volume)
+        attached = [v['volumeId']
+                    for v in self.api.get_server_volumes(server['id'])]
+        self.assertNotIn(uuids.data_volume, attached)
+
+        log = self.api.post_server_action(
+            server['id'], {'os-getConsoleOutput': {}})['output']
+        self.assertIn('login:', log)
+        self.assertIn('Kernel command line: 1000,0,', log)
+
+        self._delete_server(server)
+        self.assertIsNone(self._partition(server))
+
+    def test_spawn_failing_half_way_leaves_nothing(self):
+        hmc_controls().fault(method='POST', path=r'/nics$', after=1,
+                             times=1, status=400, reason=7,
+                             message='refused by the test')
+        server = self._wait_for_state_change(self._boot(), 'ERROR')
+        refused = [r for r in hmc_controls().requests()
+                   if r['status'] == 400 and r['path'].endswith('/nics')]
+        self.assertEqual(1, len(refused))
+        self.assertIsNone(self._partition(server))
+        with hmc.server().sim.lock:
+            leftovers = [uri for uri in hmc.server().sim.hmc.all_resources
+                         if '/nics/' in uri or '/hbas/' in uri]
+        self.assertEqual([], leftovers)
+
+    def test_boot_from_an_image_says_dpm_boots_from_volumes(self):
+        image = self.glance.create(None, {
+            'name': 's390x-linux', 'status': 'active',
+            'container_format': 'bare', 'disk_format': 'raw',
+            'properties': {'architecture': 's390x'}})
+        server = self._build_server(networks=[{'port': uuids.port_osd_1}],
+                                    flavor_id=self._dpm_flavor(),
+                                    image_uuid=image['id'])
+        server = self._wait_for_state_change(
+            self.api.post_server({'server': server}), 'ERROR')
+        self.assertIn('boot from a Cinder FC volume',
+                      server['fault']['message'])
+        self.assertIsNone(self._partition(server))
+
+
+def hmc_controls():
+    return hmcsim.Controls(hmc.server())
