@@ -79,11 +79,22 @@ def reset(topology='default'):
     hmc.log.clear()
 
 
-def driver(virtapi, config=None, host=HOST, topology='default'):
-    """A driver of host on a freshly reset simulator."""
+def no_instances(host):
+    """known_instances for tests without Nova's database: none."""
+    return set()
+
+
+def driver(virtapi, config=None, host=HOST, topology='default',
+           known_instances=None):
+    """A driver of host on a freshly reset simulator.
+
+    known_instances defaults to Nova's database (conformance tests have
+    one); tests without it pass no_instances.
+    """
     reset(topology)
     return dpm_driver.DPMDriver(
-        virtapi, config=config or make_config(topology), host_name=host)
+        virtapi, config=config or make_config(topology), host_name=host,
+        known_instances=known_instances)
 
 
 def faked_cpc(topology='default'):

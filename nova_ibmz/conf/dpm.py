@@ -76,6 +76,14 @@ instance then costs the HMC one request.  0 asks the HMC every time.
                help="""
 Seconds to wait for an HMC job (start, stop, dump) before the operation fails.
 """),
+    cfg.StrOpt('orphan_action', default='report',
+               choices=[('report', 'log a warning naming each one'),
+                        ('remove', 'stop and delete them')],
+               help="""
+What nova-compute does at start with partitions of this host's subset that no
+instance of this host owns (left behind by a crash in the middle of a
+spawn, for example).  Partitions of other workloads are never considered.
+"""),
     cfg.ListOpt('target_wwpn_ignore_list', item_type=types.WWPNType,
                 default=[],
                 help="""
@@ -104,6 +112,7 @@ class DPMConfig:
     target_wwpn_ignore_list: frozenset = frozenset()
     status_cache_seconds: int = 10
     job_timeout: int = 600
+    orphan_action: str = 'report'
 
     @property
     def verify(self):
@@ -141,4 +150,5 @@ def load(conf):
         physical_storage_adapter_mappings=mappings,
         target_wwpn_ignore_list=frozenset(group.target_wwpn_ignore_list),
         status_cache_seconds=group.status_cache_seconds,
-        job_timeout=group.job_timeout)
+        job_timeout=group.job_timeout,
+        orphan_action=group.orphan_action)

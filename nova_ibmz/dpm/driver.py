@@ -15,6 +15,7 @@ in one update and starts the partition.  A failure undoes it all.
 """
 
 import os_resource_classes as orc
+from nova import context as nova_context
 from nova import exception
 from nova import objects
 from nova.virt import driver
@@ -33,15 +34,27 @@ from nova_ibmz.dpm import storage
 LOG = logging.getLogger(__name__)
 
 
+def _instances_on(host):
+    """The uuids of Nova's instances on host."""
+    return {i.uuid for i in objects.InstanceList.get_by_host(
+        nova_context.get_admin_context(), host, expected_attrs=[])}
+
+
 class DPMDriver(driver.ComputeDriver):
 
     capabilities = dict(driver.ComputeDriver.capabilities,
                         supports_evacuate=True)
 
     def __init__(self, virtapi, config=None, host_name=None,
-                 session_factory=host.open_session):
-        """Read [dpm] now, so several drivers can run in one process."""
+                 session_factory=host.open_session,
+                 known_instances=None):
+        """Read [dpm] now, so several drivers can run in one process.
+
+        known_instances(host) gives the uuids of Nova's instances on host
+        (default: from Nova's database), for init_host's orphan check.
+        """
         super().__init__(virtapi)
+        self._known_instances = known_instances or _instances_on
         self._subset = host.CPCSubset(
             config or conf.dpm.load(conf.CONF), host_name or conf.CONF.host,
             session_factory=session_factory)
@@ -55,6 +68,27 @@ class DPMDriver(driver.ComputeDriver):
 
     def init_host(self, host):
         self._subset.check()
+        self._handle_orphans()
+
+    def _handle_orphans(self):
+        """Partitions of this subset whose instance is not on this host."""
+        known = self._known_instances(self._subset.host)
+        orphans = [p for p in self._subset.partitions(fresh=True)
+                   if partition.instance_uuid(p, self._subset.host)
+                   not in known]
+        for props in orphans:
+            if self._config.orphan_action == 'remove':
+                LOG.warning('Removing partition %s: no instance of host %s '
+                            'owns it ([dpm] orphan_action = remove)',
+                            props['name'], self._subset.host)
+                part = self._subset.cpc.partitions.resource_object(
+                    props['object-uri'], props)
+                self._remove_partition(part, props.get('status'))
+            else:
+                LOG.warning('Partition %s belongs to host %s but to none of '
+                            'its instances; set [dpm] orphan_action = remove '
+                            'to delete such partitions', props['name'],
+                            self._subset.host)
 
     # -- what Nova asks often: answered from one cached list ------------
 
@@ -205,6 +239,10 @@ class DPMDriver(driver.ComputeDriver):
             status = self._subset.hmc_call(
                 f'reading partition {part.name}', part.get_property,
                 'status')
+        self._remove_partition(part, status)
+
+    def _remove_partition(self, part, status):
+        """Stop and delete an owned partition and its storage group."""
         partition.stop(self._subset, part, status)
         if self._subset.storage_groups:
             group = storage.find_group(self._subset, part.name)

@@ -13,6 +13,7 @@ After every test the three foreign partitions are exactly as before.
 import copy
 import os
 import sys
+import uuid
 
 import fixtures
 from nova.tests import fixtures as nova_fixtures
@@ -216,6 +217,21 @@ class DPMServersTest(integrated_helpers._IntegratedTestBase):
         self.assertIn('boot from a Cinder FC volume',
                       server['fault']['message'])
         self.assertIsNone(self._partition(server))
+
+    def test_restart_removes_orphans_when_asked(self):
+        """A partition of this host that no instance owns (a crash in the
+        middle of a spawn) goes at the next start with orphan_action =
+        remove; the instances' partitions stay."""
+        server = self._wait_for_state_change(self._boot(), 'ACTIVE')
+        orphan = str(uuid.uuid4())
+        hmc.add_partition(HOST, orphan, 'instance-orphan')
+        self.flags(orphan_action='remove', group='dpm')
+        # A new driver (the state is on the HMC), reading [dpm] anew.
+        self.restart_compute_service(self.compute,
+                                     keep_hypervisor_state=False)
+        names = [p.name for p in hmc.faked_cpc().partitions.list()]
+        self.assertNotIn(partition.partition_name(HOST, orphan), names)
+        self.assertEqual('active', self._status(server))
 
 
 def hmc_controls():

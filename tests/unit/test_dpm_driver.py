@@ -51,9 +51,9 @@ def snapshot_foreign():
 
 @pytest.fixture
 def driver():
-    dpm = hmc.driver(None, config=hmc.make_config(
-        physical_storage_adapter_mappings=(types.AdapterPort(hmc.FCP_1, 0),
-                                           types.AdapterPort(hmc.FCP_2, 0))))
+    config = hmc.make_config(physical_storage_adapter_mappings=(
+        types.AdapterPort(hmc.FCP_1, 0), types.AdapterPort(hmc.FCP_2, 0)))
+    dpm = hmc.driver(None, config=config, known_instances=hmc.no_instances)
     before = snapshot_foreign()
     yield dpm
     assert snapshot_foreign() == before
@@ -128,7 +128,7 @@ def test_spawn_costs_at_most_8_requests_plus_job_polls(driver, controls):
     """Seed driver: 19 plus job polls (2 NICs, 1 adapter).  Create
     partition, create HBA, read its WWPN, 2 NICs, 1 update, start, delete
     the job; the first spawn of a host also lists the virtual switches."""
-    dpm = hmc.driver(None)     # one adapter mapping
+    dpm = hmc.driver(None, known_instances=hmc.no_instances)  # one mapping
     dpm.init_host(hmc.HOST)
     spawn(dpm, make_instance())
     instance = make_instance()
@@ -724,7 +724,8 @@ def test_failed_start_job_leaves_nothing(driver, controls):
 
 def test_two_hosts_on_one_cpc_keep_to_their_own(driver, controls):
     other = dpm_driver.DPMDriver(None, config=hmc.make_config(),
-                                 host_name='subset-2')
+                                 host_name='subset-2',
+                                 known_instances=hmc.no_instances)
     other.init_host('subset-2')
     mine, theirs = make_instance(memory_mb=4096), make_instance(
         memory_mb=2048)
@@ -763,3 +764,28 @@ def test_two_hosts_on_one_cpc_keep_to_their_own(driver, controls):
     other.destroy(None, theirs, None)
     assert other.list_instances() == []
     assert driver.list_instances() == [mine.name]
+
+
+# -- partitions no instance owns (a crash in the middle of a spawn) -----------
+
+@pytest.mark.parametrize('action, kept', [('report', True),
+                                          ('remove', False)])
+def test_init_host_handles_orphans(driver, caplog, action, kept):
+    """A partition of this subset that no instance of this host owns is
+    reported, or removed with orphan_action = remove; the instance that
+    Nova knows, another host's partition and the foreign ones stay."""
+    known, orphan, elsewhere = (str(uuid.uuid4()) for _ in range(3))
+    hmc.add_partition(hmc.HOST, known, 'instance-known')
+    hmc.add_partition(hmc.HOST, orphan, 'instance-orphan', status='active')
+    hmc.add_partition('subset-2', elsewhere, 'instance-elsewhere')
+    dpm = dpm_driver.DPMDriver(
+        None, config=hmc.make_config(orphan_action=action),
+        host_name=hmc.HOST, known_instances=lambda host: {known})
+    dpm.init_host(hmc.HOST)
+    names = {p.name for p in hmc.faked_cpc().partitions.list()}
+    assert partition.partition_name(hmc.HOST, known) in names
+    assert partition.partition_name('subset-2', elsewhere) in names
+    assert (partition.partition_name(hmc.HOST, orphan) in names) is kept
+    assert partition.partition_name(hmc.HOST, orphan) in caplog.text
+    assert dpm.list_instance_uuids() == (
+        [known, orphan] if kept else [known])
