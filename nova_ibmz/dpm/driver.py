@@ -14,7 +14,10 @@ Cinder maps the boot volume; spawn adds the NICs, sets every boot property
 in one update and starts the partition.  A failure undoes it all.
 """
 
+import uuid
+
 import os_resource_classes as orc
+from nova.compute import task_states
 from nova import context as nova_context
 from nova import exception
 from nova import objects
@@ -42,8 +45,10 @@ def _instances_on(host):
 
 class DPMDriver(driver.ComputeDriver):
 
-    capabilities = dict(driver.ComputeDriver.capabilities,
-                        supports_evacuate=True)
+    # No evacuate: the host that failed may still run the partition, on
+    # this CPC or another; a second partition booting the same volume
+    # would corrupt it.
+    capabilities = dict(driver.ComputeDriver.capabilities)
 
     def __init__(self, virtapi, config=None, host_name=None,
                  session_factory=host.open_session,
@@ -58,6 +63,7 @@ class DPMDriver(driver.ComputeDriver):
         self._subset = host.CPCSubset(
             config or conf.dpm.load(conf.CONF), host_name or conf.CONF.host,
             session_factory=session_factory)
+        self._host_given = host_name is not None
         # Instances between prepare_for_spawn and the end of spawn: their
         # partition and FC initiators, so spawn need not ask for them.
         self._building = {}
@@ -67,6 +73,11 @@ class DPMDriver(driver.ComputeDriver):
         return self._subset.config
 
     def init_host(self, host):
+        # The compute service's host names the subset, unless the driver
+        # was built for a host: several services in one process (tests,
+        # the sandbox) share one CONF.host.
+        if not self._host_given:
+            self._subset.set_host(host)
         self._subset.check()
         self._handle_orphans()
 
@@ -108,10 +119,21 @@ class DPMDriver(driver.ComputeDriver):
             state=partition.power_state_of(props.get('status')))
 
     def get_available_resource(self, nodename):
-        return self._subset.resources()
+        return dict(self._subset.resources(), uuid=self._node_uuid())
 
     def get_available_nodes(self, refresh=False):
         return [self._subset.host]
+
+    def get_nodenames_by_uuid(self, refresh=False):
+        return {self._node_uuid(): self._subset.host}
+
+    def _node_uuid(self):
+        """The node's uuid comes from the CPC and the subset's host, not
+        from the compute host's local file: stable across restarts, and
+        distinct for several subsets managed from one machine."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f'ibmz-dpm:'
+                              f'{self._config.cpc_object_id}/'
+                              f'{self._subset.host}'))
 
     def get_host_ip_addr(self):
         """The compute host's address (the partitions have their own)."""
@@ -171,11 +193,16 @@ class DPMDriver(driver.ComputeDriver):
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
-        try:
-            part, initiators, group = self._building.pop(instance.uuid)
-        except KeyError:
-            raise InstanceSetupError(instance.uuid, 'spawn without '
-                                     'prepare_for_spawn on this host')
+        rebuilding = (instance.uuid not in self._building and
+                      instance.task_state == task_states.REBUILD_SPAWNING)
+        if rebuilding:
+            part, initiators, group = self._kept_for_rebuild(instance)
+        else:
+            try:
+                part, initiators, group = self._building.pop(instance.uuid)
+            except KeyError:
+                raise InstanceSetupError(instance.uuid, 'spawn without '
+                                         'prepare_for_spawn on this host')
         try:
             volume, boot = self._boot_properties(instance, initiators,
                                                  block_device_info)
@@ -188,8 +215,9 @@ class DPMDriver(driver.ComputeDriver):
                     f'creating NIC {spec.name} of {part.name}',
                     part.nics.create, spec.properties(self._subset.host))
             if group is not None:   # boot from the group's volume instead
-                boot = storage.add_boot_volume(self._subset, group,
-                                               volume.get('volume_size'))
+                boot = storage.boot_volume(self._subset, group,
+                                           volume.get('volume_size'),
+                                           existing=rebuilding)
             boot['boot-os-specific-parameters'] = parameters
             self._subset.hmc_call(f'setting boot properties of {part.name}',
                                   part.update_properties, boot)
@@ -197,9 +225,23 @@ class DPMDriver(driver.ComputeDriver):
                 partition.start(self._subset, part, 'stopped')
         except Exception:
             with excutils.save_and_reraise_exception():
-                LOG.error('Spawn failed; removing partition %s', part.name,
-                          instance=instance)
-                self._remove(instance, part)
+                if not rebuilding:     # a rebuilt instance keeps its own
+                    LOG.error('Spawn failed; removing partition %s',
+                              part.name, instance=instance)
+                    self._remove(instance, part)
+
+    def _kept_for_rebuild(self, instance):
+        """The partition a rebuild keeps (stopped by destroy), without its
+        NICs, which spawn makes again from the ports."""
+        part, _ = self._owned(instance)
+        for nic in self._subset.hmc_call(f'listing NICs of {part.name}',
+                                         part.nics.list):
+            self._subset.hmc_call(f'deleting NIC {nic.name}', nic.delete)
+        group = self._own_group(part)
+        initiators = (storage.group_paths(self._subset, part, group)
+                      if group is not None
+                      else storage.partition_hbas(self._subset, part))
+        return part, initiators, group
 
     def _boot_properties(self, instance, initiators, block_device_info):
         mappings = driver.block_device_info_get_mapping(block_device_info)
@@ -223,7 +265,14 @@ class DPMDriver(driver.ComputeDriver):
         The HMC deletes a partition's NICs and HBAs with it.  The volumes
         stay (Nova detaches them), and the connector can still be built
         from the WWPNs kept in the instance's system metadata.
+
+        A rebuild (Nova's default: destroy, re-image the boot volume,
+        spawn) keeps the partition, stopped: its WWPNs are the ones Cinder
+        maps the volumes to.
         """
+        if instance.task_state == task_states.REBUILDING:
+            partition.stop(self._subset, *self._owned(instance))
+            return
         self._remove(instance)
 
     def _remove(self, instance, part=None, status=None):
@@ -244,16 +293,27 @@ class DPMDriver(driver.ComputeDriver):
     def _remove_partition(self, part, status):
         """Stop and delete an owned partition and its storage group."""
         partition.stop(self._subset, part, status)
-        if self._subset.storage_groups:
-            group = storage.find_group(self._subset, part.name)
-            if group is not None and partition.is_owned(
-                    dict(group.properties, description=self._subset.hmc_call(
-                        f'reading storage group {group.name}',
-                        group.get_property, 'description')),
-                    self._subset.host):
-                storage.remove_group(self._subset, part, group)
+        group = self._own_group(part)
+        if group is not None:
+            storage.remove_group(self._subset, part, group)
         self._subset.hmc_call(f'deleting partition {part.name}', part.delete)
         self._subset.changed()
+
+    def _own_group(self, part):
+        """The storage group of the partition's name, if the CPC has them
+        and the group carries this host's marks."""
+        if not self._subset.storage_groups:
+            return None
+        group = storage.find_group(self._subset, part.name)
+        if group is None:
+            return None
+        description = self._subset.hmc_call(
+            f'reading storage group {group.name}', group.get_property,
+            'description')
+        owned = partition.is_owned(dict(group.properties,
+                                        description=description),
+                                   self._subset.host)
+        return group if owned else None
 
     # -- power ----------------------------------------------------------
 

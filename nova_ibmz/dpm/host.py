@@ -60,6 +60,11 @@ class CPCSubset:
         self._listing = None        # (monotonic time, [partition props])
         self._vswitch_ports = {}    # virtual switch object id -> port
 
+    def set_host(self, host):
+        with self._lock:
+            self.host = host
+            self._listing = None
+
     @property
     def endpoint(self):
         return f'HMC {self.config.hmc}'

@@ -29,6 +29,7 @@ from nova_ibmz.common.exception import InstanceSetupError
 FC = 'fibre_channel'
 WWPNS_KEY = 'ibmz_dpm_wwpns'
 FIRST_HBA_DEVNO = 0x1900
+BOOT_VOLUME = 'boot'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,15 +72,27 @@ def create_group(subset, part, instance_description):
         subset.hmc_call(what, group.add_candidate_adapter_ports, ports)
         subset.hmc_call(f'attaching storage group {part.name}',
                         part.attach_storage_group, group)
-        paths = subset.hmc_call(
-            f'listing paths of storage group {part.name}',
-            group.virtual_storage_resources.list,
-            filter_args={'partition-uri': part.uri})
-        return group, [Initiator(p.uri, subset.hmc_call(
-            what, p.get_property, 'world-wide-port-name')) for p in paths]
+        return group, group_paths(subset, part, group)
     except Exception:
         with excutils.save_and_reraise_exception():
             remove_group(subset, part, group)
+
+
+def group_paths(subset, part, group):
+    """The partition's paths into its group (1 request + 1 per path)."""
+    what = f'listing paths of storage group {group.name}'
+    paths = subset.hmc_call(what, group.virtual_storage_resources.list,
+                            filter_args={'partition-uri': part.uri})
+    return [Initiator(p.uri, subset.hmc_call(
+        what, p.get_property, 'world-wide-port-name')) for p in paths]
+
+
+def partition_hbas(subset, part):
+    """The partition's HBAs in device number order (1 + 1 per HBA)."""
+    hbas = subset.hmc_call(f'listing HBAs of {part.name}', part.hbas.list,
+                           full_properties=True)
+    return [Initiator(h.uri, h.properties['wwpn']) for h in
+            sorted(hbas, key=lambda h: h.properties['device-number'])]
 
 
 def find_group(subset, name):
@@ -101,12 +114,20 @@ def remove_group(subset, part, group):
     subset.hmc_call(f'deleting storage group {group.name}', group.delete)
 
 
-def add_boot_volume(subset, group, size_gb):
-    """The group's volume for the Cinder boot LUN; its URI (1 request)."""
-    volume = subset.hmc_call(
-        f'adding the boot volume to storage group {group.name}',
-        group.storage_volumes.create,
-        {'name': 'boot', 'usage': 'boot', 'size': float(size_gb or 1)})
+def boot_volume(subset, group, size_gb, existing=False):
+    """Properties that boot from the group's volume for the Cinder boot
+    LUN: a new one (1 request), or the one a rebuild keeps (1 list)."""
+    what = f'the boot volume of storage group {group.name}'
+    volume = None
+    if existing:
+        volume = next((v for v in subset.hmc_call(
+            what, group.storage_volumes.list) if v.name == BOOT_VOLUME),
+            None)
+    if volume is None:
+        volume = subset.hmc_call(
+            what, group.storage_volumes.create,
+            {'name': BOOT_VOLUME, 'usage': 'boot',
+             'size': float(size_gb or 1)})
     return {'boot-device': 'storage-volume',
             'boot-storage-volume': volume.uri}
 

@@ -17,6 +17,7 @@ import uuid
 
 import fixtures
 from nova.tests import fixtures as nova_fixtures
+from nova.tests.functional.api import client
 from nova.tests.functional import integrated_helpers
 from oslo_utils.fixture import uuidsentinel as uuids
 import urllib3
@@ -46,6 +47,17 @@ class FCCinderFixture(nova_fixtures.CinderFixture):
                          'target_wwn': list(hmc.TARGETS),
                          'initiator_target_map': {
                              w: list(hmc.TARGETS) for w in wwpns}}}
+
+    def fake_reimage_volume(self, context, volume_id, image_id,
+                            reimage_reserved=False):
+        """Re-image the volume, then tell Nova as Cinder does."""
+        super().fake_reimage_volume(context, volume_id, image_id,
+                                    reimage_reserved=reimage_reserved)
+        [server_id] = {a['instance_uuid'] for a in
+                       self.volume_to_attachment[volume_id].values()}
+        self.test.admin_api.api_post('/os-server-external-events', {
+            'events': [{'name': 'volume-reimaged', 'tag': volume_id,
+                        'server_uuid': server_id}]})
 
 
 def bind_ports_as_dpm(neutron):
@@ -205,18 +217,52 @@ class DPMServersTest(integrated_helpers._IntegratedTestBase):
         self.assertEqual([], leftovers)
 
     def test_boot_from_an_image_says_dpm_boots_from_volumes(self):
-        image = self.glance.create(None, {
-            'name': 's390x-linux', 'status': 'active',
-            'container_format': 'bare', 'disk_format': 'raw',
-            'properties': {'architecture': 's390x'}})
         server = self._build_server(networks=[{'port': uuids.port_osd_1}],
                                     flavor_id=self._dpm_flavor(),
-                                    image_uuid=image['id'])
+                                    image_uuid=self._s390x_image())
         server = self._wait_for_state_change(
             self.api.post_server({'server': server}), 'ERROR')
         self.assertIn('boot from a Cinder FC volume',
                       server['fault']['message'])
         self.assertIsNone(self._partition(server))
+
+    def test_rebuild_keeps_the_partition(self):
+        """A volume-backed rebuild re-images the boot volume and boots the
+        same partition again: same HBA WWPNs, fresh NICs."""
+        server = self._wait_for_state_change(self._boot(), 'ACTIVE')
+        before = self._partition(server)
+        wwpns = [h.properties['wwpn'] for h in before.hbas.list()]
+        server = self._rebuild_server(server, self._s390x_image())
+        after = self._partition(server)
+        self.assertEqual(before.uri, after.uri)
+        self.assertEqual('active', after.properties['status'])
+        self.assertEqual(wwpns, [h.properties['wwpn']
+                                 for h in after.hbas.list()])
+        self.assertEqual(2, len(after.nics.list()))
+
+    def test_evacuate_is_refused(self):
+        """The failed host may still run the partition: no evacuate."""
+        server = self._wait_for_state_change(self._boot(), 'ACTIVE')
+        self.compute.stop()
+        [service] = self.admin_api.get_services(host=HOST,
+                                                binary='nova-compute')
+        self.admin_api.put_service_force_down(service['id'], True)
+        self._start_compute('dpm-subset-2')
+        # The destination refuses at once (in these tests casts are calls,
+        # so the API answers with the destination's error).
+        error = self.assertRaises(
+            client.OpenStackApiException, self.admin_api.post_server_action,
+            server['id'], {'evacuate': {}})
+        self.assertIn('InstanceEvacuateNotSupported', str(error))
+        self.assertEqual('active', self._status(server))
+        names = [p.name for p in hmc.faked_cpc().partitions.list()]
+        self.assertFalse([n for n in names if 'dpm-subset-2' in n])
+
+    def _s390x_image(self):
+        return self.glance.create(None, {
+            'name': 's390x-linux', 'status': 'active', 'size': 1024 ** 3,
+            'container_format': 'bare', 'disk_format': 'raw',
+            'properties': {'architecture': 's390x'}})['id']
 
     def test_restart_removes_orphans_when_asked(self):
         """A partition of this host that no instance owns (a crash in the
