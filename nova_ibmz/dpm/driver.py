@@ -17,10 +17,13 @@ in one update and starts the partition.  A failure undoes it all.
 import uuid
 
 import os_resource_classes as orc
+from nova.compute import power_state
 from nova.compute import task_states
 from nova import context as nova_context
 from nova import exception
 from nova import objects
+from nova.objects import diagnostics
+from nova.objects import fields
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
@@ -117,6 +120,24 @@ class DPMDriver(driver.ComputeDriver):
         props = self._subset.find(instance, fresh=not use_cache)
         return hardware.InstanceInfo(
             state=partition.power_state_of(props.get('status')))
+
+    def get_instance_diagnostics(self, instance):
+        """State, IFLs and memory of the partition, from the cached list.
+        The HMC keeps no CPU time of a partition (its metrics give a
+        utilisation at a moment), so none is reported."""
+        props = self._subset.find(instance)
+        diags = diagnostics.Diagnostics(
+            state=power_state.STATE_MAP[partition.power_state_of(
+                props.get('status'))],
+            # 'driver' is an enum of nova's in-tree drivers: left unset.
+            hypervisor=fields.HVType.PRSM,
+            hypervisor_os='dpm', config_drive=False)
+        for cpu in range(props.get('ifl-processors') or 0):
+            diags.add_cpu(id=cpu)
+        memory = props.get('initial-memory') or 0
+        diags.memory_details = diagnostics.MemoryDiagnostics(
+            maximum=memory, used=memory)
+        return diags
 
     def get_available_resource(self, nodename):
         return dict(self._subset.resources(), uuid=self._node_uuid())

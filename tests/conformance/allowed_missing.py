@@ -16,7 +16,6 @@ DPM = frozenset([
     'test_get_diagnostics',
     'test_get_host_cpu_stats',
     'test_get_host_uptime',
-    'test_get_instance_diagnostics',
     'test_get_instance_disk_info',
     'test_get_mks_console',
     'test_get_serial_console',

@@ -62,3 +62,15 @@ def test_resize_refused_leaves_the_partition_running(spawned, dest, new,
         driver.migrate_disk_and_power_off(None, instance, dest, new, None)
     assert words in str(e.value.inner_exception)
     assert sizes(instance) == ('active', 2, 4096, 4096)
+
+
+def test_instance_diagnostics(spawned):
+    """State, one CPU per IFL and the memory of the partition."""
+    driver, instance = spawned
+    diags = driver.get_instance_diagnostics(instance)
+    assert (diags.state, diags.hypervisor) == ('running', 'prsm')
+    assert diags.num_cpus == 2
+    assert (diags.memory_details.maximum, diags.memory_details.used) == (
+        4096, 4096)
+    driver.power_off(instance)
+    assert driver.get_instance_diagnostics(instance).state == 'shutdown'
