@@ -139,6 +139,12 @@ class DPMDriver(driver.ComputeDriver):
             maximum=memory, used=memory)
         return diags
 
+    def get_diagnostics(self, instance):
+        """The same facts as get_instance_diagnostics, as a plain dict."""
+        diags = self.get_instance_diagnostics(instance)
+        return {'state': diags.state, 'num_cpus': diags.num_cpus,
+                'memory_mb': diags.memory_details.maximum}
+
     def get_available_resource(self, nodename):
         return dict(self._subset.resources(), uuid=self._node_uuid())
 
@@ -347,6 +353,11 @@ class DPMDriver(driver.ComputeDriver):
 
     def power_on(self, context, instance, network_info,
                  block_device_info=None, accel_info=None, share_info=None):
+        partition.start(self._subset, *self._owned(instance))
+
+    def resume_state_on_host_boot(self, context, instance, network_info,
+                                  block_device_info=None):
+        """Start the partition of an instance that should be running."""
         partition.start(self._subset, *self._owned(instance))
 
     def reboot(self, context, instance, network_info, reboot_type,

@@ -57,7 +57,7 @@ class StrictConformance(nova_suite._VirtDriverTestCase, test.TestCase):
         DRIVER_OF_CLASS[cls.__name__] = cls.driver
         suite_tests = [n for n in dir(nova_suite._VirtDriverTestCase)
                        if n.startswith('test_')]
-        unknown = allowed - set(suite_tests)
+        unknown = set(allowed) - set(suite_tests)
         if unknown:
             raise ValueError(f'allowed-missing tests of {cls.driver} that '
                              f'nova does not have: {sorted(unknown)}')
