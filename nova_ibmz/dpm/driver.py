@@ -372,10 +372,8 @@ class DPMDriver(driver.ComputeDriver):
     def trigger_crash_dump(self, instance):
         """PSW restart: a Linux guest with kdump writes its dump."""
         part, _ = self._owned(instance)
-        what = f'PSW restart of partition {part.name}'
-        job = self._subset.hmc_call(what, part.psw_restart,
-                                    wait_for_completion=False)
-        self._subset.wait(what, job, self._config.job_timeout)
+        partition.run_job(self._subset, f'PSW restart of partition '
+                          f'{part.name}', part.psw_restart)
 
     # -- resize (cold, within the CPC subset) ---------------------------
 

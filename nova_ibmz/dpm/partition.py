@@ -103,28 +103,24 @@ def create_properties(host, instance):
     }
 
 
+def run_job(subset, what, operation):
+    """Run an asynchronous partition operation and wait for its job."""
+    job = subset.hmc_call(what, operation, wait_for_completion=False)
+    try:
+        return subset.wait(what, job, subset.config.job_timeout)
+    finally:
+        subset.changed()
+
+
 def stop(subset, part, status):
-    """Stop the partition unless it is stopped; wait for the job."""
+    """Stop the partition unless it is stopped."""
     if status in STOP_FROM:
-        job = subset.hmc_call(f'stopping partition {part.name}', part.stop,
-                              wait_for_completion=False)
-        try:
-            subset.wait(f'stopping partition {part.name}', job,
-                        subset.config.job_timeout)
-        finally:
-            subset.changed()
+        run_job(subset, f'stopping partition {part.name}', part.stop)
 
 
 def start(subset, part, status):
     """Start the partition; one that is paused (an in-guest shutdown) or
     otherwise not stopped is stopped first, as the HMC requires."""
-    if status in ('active', 'degraded'):
-        return
-    stop(subset, part, status)
-    job = subset.hmc_call(f'starting partition {part.name}', part.start,
-                          wait_for_completion=False)
-    try:
-        subset.wait(f'starting partition {part.name}', job,
-                    subset.config.job_timeout)
-    finally:
-        subset.changed()
+    if status not in ('active', 'degraded'):
+        stop(subset, part, status)
+        run_job(subset, f'starting partition {part.name}', part.start)

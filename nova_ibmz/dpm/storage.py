@@ -194,8 +194,8 @@ def boot_path(instance, initiators, data, ignored):
 
 def boot_properties(instance, initiators, connection_info, ignored):
     """Partition properties that boot from the volume of connection_info
-    through an HBA.  (Through a storage group, add_boot_volume gives them;
-    the path is checked the same way.)"""
+    through an HBA.  (Through a storage group, boot_volume gives them; the
+    path is checked the same way.)"""
     data = check_fc(instance, connection_info)
     initiator, target = boot_path(instance, initiators, data, ignored)
     lun = data.get('target_lun')
