@@ -33,6 +33,7 @@ from nova_ibmz import conf
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.dpm import console
 from nova_ibmz.dpm import host
+from nova_ibmz.dpm import metrics
 from nova_ibmz.dpm import network
 from nova_ibmz.dpm import partition
 from nova_ibmz.dpm import storage
@@ -67,6 +68,7 @@ class DPMDriver(driver.ComputeDriver):
             config or conf.dpm.load(conf.CONF), host_name or conf.CONF.host,
             session_factory=session_factory)
         self._host_given = host_name is not None
+        self._usage = metrics.PartitionUsage(self._subset)
         # Instances between prepare_for_spawn and the end of spawn: their
         # partition and FC initiators, so spawn need not ask for them.
         self._building = {}
@@ -122,10 +124,12 @@ class DPMDriver(driver.ComputeDriver):
             state=partition.power_state_of(props.get('status')))
 
     def get_instance_diagnostics(self, instance):
-        """State, IFLs and memory of the partition, from the cached list.
-        The HMC keeps no CPU time of a partition (its metrics give a
-        utilisation at a moment), so none is reported."""
+        """State, IFLs and memory of the partition from the cached list,
+        and the processor utilisation the HMC's metrics report for it (one
+        figure for the partition, on every CPU).  The HMC keeps no CPU
+        time of a partition, so none is reported."""
         props = self._subset.find(instance)
+        busy = self._usage.processor_usage(props['object-uri'])
         diags = diagnostics.Diagnostics(
             state=power_state.STATE_MAP[partition.power_state_of(
                 props.get('status'))],
@@ -133,7 +137,7 @@ class DPMDriver(driver.ComputeDriver):
             hypervisor=fields.HVType.PRSM,
             hypervisor_os='dpm', config_drive=False)
         for cpu in range(props.get('ifl-processors') or 0):
-            diags.add_cpu(id=cpu)
+            diags.add_cpu(id=cpu, utilisation=busy)
         memory = props.get('initial-memory') or 0
         diags.memory_details = diagnostics.MemoryDiagnostics(
             maximum=memory, used=memory)
@@ -143,7 +147,9 @@ class DPMDriver(driver.ComputeDriver):
         """The same facts as get_instance_diagnostics, as a plain dict."""
         diags = self.get_instance_diagnostics(instance)
         return {'state': diags.state, 'num_cpus': diags.num_cpus,
-                'memory_mb': diags.memory_details.maximum}
+                'memory_mb': diags.memory_details.maximum,
+                'processor_usage_percent': diags.cpu_details[0].utilisation
+                if diags.cpu_details else None}
 
     def get_available_resource(self, nodename):
         return dict(self._subset.resources(), uuid=self._node_uuid())

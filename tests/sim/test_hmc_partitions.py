@@ -276,3 +276,26 @@ def test_dump_psw_restart_and_iso_are_recorded(cpc, controls):
              for m in part.list_os_messages()['os-messages']]
     assert any(t.startswith('PSW restart') for t in texts)
     assert any(t.startswith('Dump written') for t in texts)
+
+
+def test_partition_usage_metrics(cpc):
+    """Get Metrics answers partition-usage for every partition, in the
+    HMC's metrics format: running ones busy, stopped ones idle."""
+    part = cpc.partitions.create(props('A'))
+    client = zhmcclient.Client(cpc.manager.session)
+    context = client.metrics_contexts.create(
+        {'anticipated-frequency-seconds': 15,
+         'metric-groups': ['partition-usage']})
+
+    def usage():
+        response = zhmcclient.MetricsResponse(context, context.get_metrics())
+        [group] = response.metric_group_values
+        return {v.resource_uri: v.metrics['processor-usage']
+                for v in group.object_values}
+
+    assert usage()[part.uri] == 0
+    wait_job(part.start(wait_for_completion=False))
+    busy = usage()
+    assert busy[part.uri] > 0
+    assert busy == usage()      # steady for the same partitions
+    assert len(busy) == 4       # the three of the topology too

@@ -7,7 +7,9 @@ from nova import exception
 from nova import objects
 import pytest
 
+from nova_ibmz.sim.hmc import metrics as sim_metrics
 from tests import hmc
+from tests import hmcsim
 from tests.unit import test_dpm_driver as lifecycle
 
 
@@ -72,5 +74,25 @@ def test_instance_diagnostics(spawned):
     assert diags.num_cpus == 2
     assert (diags.memory_details.maximum, diags.memory_details.used) == (
         4096, 4096)
+    # The simulator's usage figure for this running partition.
+    with hmc.server().sim.lock:
+        expected = sim_metrics.usage(lifecycle.faked(instance))[0]
+    assert expected > 0
+    assert [c.utilisation for c in diags.cpu_details] == [expected] * 2
     driver.power_off(instance)
-    assert driver.get_instance_diagnostics(instance).state == 'shutdown'
+    stopped = driver.get_instance_diagnostics(instance)
+    assert stopped.state == 'shutdown'
+    assert [c.utilisation for c in stopped.cpu_details] == [0, 0]
+
+
+def test_metrics_context_made_again_after_a_new_logon(spawned):
+    """The HMC drops a session's metrics contexts with the session."""
+    driver, instance = spawned
+    driver.get_instance_diagnostics(instance)
+    controls = hmcsim.Controls(hmc.server())
+    controls.call('POST', '/sessions/expire')
+    with hmc.server().sim.lock:
+        sim = hmc.server().sim
+        for context in sim.hmc.metrics_contexts.list():
+            sim.hmc.metrics_contexts.remove(context.oid)
+    assert driver.get_diagnostics(instance)['processor_usage_percent'] > 0

@@ -16,6 +16,7 @@ from zhmcclient.mock import _urihandler as mock
 
 from nova_ibmz.sim.hmc import common
 from nova_ibmz.sim.hmc import devices
+from nova_ibmz.sim.hmc import metrics
 from nova_ibmz.sim.hmc import partitions
 
 # Requests that need no session (X-API-Session).
@@ -90,6 +91,7 @@ ROUTES = [
      devices.create_virtual_function),
     ('GET', r'/api/virtual-switches/([^/]+)/operations/get-connected-vnics',
      devices.connected_vnics),
+    ('GET', r'/api/services/metrics/context/([^/]+)', metrics.get_metrics),
     ('POST', r'/api/storage-groups', devices.create_group),
     ('GET', r'/api/storage-groups/([^/]+)/operations/get-partitions',
      devices.group_partitions),
@@ -103,7 +105,8 @@ _MOCK = UriHandler(URIS)
 
 
 def dispatch(sim, req):
-    """The result of one API request: a dict, None, or a started Job.
+    """The result of one API request: a dict, None, a started Job, or the
+    text of Get Metrics.
 
     Raises zhmcclient.mock's FakedHTTPError for an HMC error answer.
     """

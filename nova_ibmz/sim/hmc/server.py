@@ -28,6 +28,7 @@ from nova_ibmz.sim.hmc import jobs
 LOG = logging.getLogger(__name__)
 LOCAL_CLIENTS = frozenset(['127.0.0.1', '::1'])
 DROPPED = 0     # the status logged for a connection closed without answer
+METRICS_TYPE = 'application/vnd.ibm-z-zmanager-metrics'
 
 
 class RequestLog:
@@ -203,10 +204,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return DROPPED
 
     def _reply(self, status, body=None):
-        data = b'' if body is None else json.dumps(body).encode()
+        if isinstance(body, str):     # Get Metrics answers in its own format
+            data, content_type = body.encode(), METRICS_TYPE
+        else:
+            data = b'' if body is None else json.dumps(body).encode()
+            content_type = 'application/json'
         self.send_response(status)
         if data:
-            self.send_header('Content-Type', 'application/json')
+            self.send_header('Content-Type', content_type)
         self.send_header('Content-Length', str(len(data)))
         self.end_headers()
         self.wfile.write(data)
