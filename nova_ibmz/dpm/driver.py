@@ -467,9 +467,15 @@ class DPMDriver(driver.ComputeDriver):
     def attach_volume(self, context, connection_info, instance, mountpoint,
                       disk_bus=None, device_type=None, encryption=None):
         """Cinder has mapped the LUN to the instance's WWPNs: the guest's
-        zfcp finds it on its HBAs, nothing changes on the HMC."""
-        storage.check_fc(instance, connection_info)
+        zfcp finds it on its HBAs, nothing changes on the HMC.  What is
+        checked: an FC connection, one of our WWPNs reaching a target
+        that is not ignored, and our partition."""
+        data = storage.check_fc(instance, connection_info)
         self._owned(instance)
+        storage.volume_path(
+            instance, [storage.Initiator(None, w)
+                       for w in storage.remembered_wwpns(instance)],
+            data, self._config.target_wwpn_ignore_list)
 
     def detach_volume(self, context, connection_info, instance, mountpoint,
                       encryption=None):

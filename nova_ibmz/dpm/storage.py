@@ -171,7 +171,7 @@ def _as_list(value):
     return [value] if isinstance(value, str) else list(value)
 
 
-def boot_path(instance, initiators, data, ignored):
+def volume_path(instance, initiators, data, ignored):
     """The first usable (initiator, target WWPN) pair of a connection.
 
     The initiator -> target map decides which initiator sees which targets
@@ -187,7 +187,7 @@ def boot_path(instance, initiators, data, ignored):
         if usable:
             return initiator, usable[0]
     raise InstanceSetupError(
-        instance.uuid, 'the boot volume has no path: initiators '
+        instance.uuid, 'the volume has no path: initiators '
         f'{[i.wwpn for i in initiators]}, targets '
         f'{mapping or everywhere}, ignored {sorted(ignored)}')
 
@@ -197,7 +197,7 @@ def boot_properties(instance, initiators, connection_info, ignored):
     through an HBA.  (Through a storage group, boot_volume gives them; the
     path is checked the same way.)"""
     data = check_fc(instance, connection_info)
-    initiator, target = boot_path(instance, initiators, data, ignored)
+    initiator, target = volume_path(instance, initiators, data, ignored)
     lun = data.get('target_lun')
     if lun is None:
         luns = _as_list(data.get('target_luns'))

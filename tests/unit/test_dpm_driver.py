@@ -789,3 +789,19 @@ def test_init_host_handles_orphans(driver, caplog, action, kept):
     assert partition.partition_name(hmc.HOST, orphan) in caplog.text
     assert dpm.list_instance_uuids() == (
         [known, orphan] if kept else [known])
+
+
+def test_attach_refuses_a_volume_mapped_to_other_wwpns(driver):
+    """Cinder mapped the LUN for other initiators: the guest would never
+    see it, so the attach fails naming both sides."""
+    instance = make_instance()
+    spawn(driver, instance)
+    connection = hmc.fc_connection(instance, lun=2)
+    connection['data']['initiator_target_map'] = {
+        'c05076ffffff0001': list(hmc.TARGETS)}
+    with pytest.raises(InstanceSetupError) as e:
+        driver.attach_volume(None, connection, instance, '/dev/sdb')
+    assert 'no path' in str(e.value)
+    assert 'c05076ffffff0001' in str(e.value)
+    driver.attach_volume(None, hmc.fc_connection(instance, lun=2), instance,
+                         '/dev/sdb')
