@@ -7,6 +7,7 @@ storage groups instead of HBAs, on the simulator's storage-groups topology.
 PROD-DB2 there boots from its own storage group, which no test may touch.
 """
 
+from nova.compute import task_states
 import pytest
 
 from nova_ibmz.common.exception import InstanceSetupError
@@ -132,3 +133,29 @@ def test_a_foreign_group_with_our_name_is_not_deleted(driver):
         'Imported'
     with sim.lock:      # let the fixture's comparison see the topology
         sim.hmc.consoles.console.storage_groups.remove(group.oid)
+
+
+def test_rebuild_keeps_partition_group_and_boot_volume(driver):
+    """Nova's default rebuild: destroy (REBUILDING) only stops, spawn
+    (REBUILD_SPAWNING) takes the same partition, paths and boot volume."""
+    instance = make_instance()
+    spawn(driver, instance)
+    part, group = faked_partition(instance), faked_group(instance)
+    volume = part.properties['boot-storage-volume']
+    wwpns = driver.get_volume_connector(instance)['wwpns']
+    instance.task_state = task_states.REBUILDING
+    driver.destroy(None, instance, None)
+    assert faked_partition(instance).properties['status'] == 'stopped'
+    instance.task_state = task_states.REBUILD_SPAWNING
+    driver.spawn(None, instance, None, [], None, {},
+                 network_info=hmc.network_info(hmc.SG_VSWITCH_OSD_1),
+                 block_device_info=hmc.boot_from_volume(instance))
+    again = faked_partition(instance)
+    assert again.uri == part.uri
+    assert again.properties['status'] == 'active'
+    assert again.properties['boot-storage-volume'] == volume
+    assert faked_group(instance).uri == group.uri
+    assert len(faked_group(instance).storage_volumes.list()) == 1
+    assert len(again.nics.list()) == 1
+    assert sorted(p.properties['world-wide-port-name'] for p in
+                  group.virtual_storage_resources.list()) == sorted(wwpns)
