@@ -138,6 +138,11 @@ def load(conf):
         raise ConfigurationError(GROUP.name, 'hmc_ca_file',
                                  f'{group.hmc_ca_file!r} is not a file')
     mappings = tuple(group.physical_storage_adapter_mappings)
+    if not mappings:
+        raise ConfigurationError(GROUP.name,
+                                 'physical_storage_adapter_mappings',
+                                 'required: the FCP adapter ports that give '
+                                 'instances their paths to the boot volume')
     if len(set(mappings)) != len(mappings):
         dup = next(str(m) for m in mappings if mappings.count(m) > 1)
         raise ConfigurationError(GROUP.name,

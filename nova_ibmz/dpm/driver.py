@@ -28,6 +28,7 @@ from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
 from oslo_utils import excutils
+import zhmcclient
 
 from nova_ibmz import conf
 from nova_ibmz.common.exception import InstanceSetupError
@@ -39,6 +40,10 @@ from nova_ibmz.dpm import partition
 from nova_ibmz.dpm import storage
 
 LOG = logging.getLogger(__name__)
+# Nova destroys an instance and spawns it again in these task states; the
+# partition (with its WWPNs, which Cinder maps volumes to) stays.
+KEEP_PARTITION = frozenset([task_states.REBUILDING,
+                            task_states.RESIZE_REVERTING])
 
 
 def _instances_on(host):
@@ -99,7 +104,12 @@ class DPMDriver(driver.ComputeDriver):
                             props['name'], self._subset.host)
                 part = self._subset.cpc.partitions.resource_object(
                     props['object-uri'], props)
-                self._remove_partition(part, props.get('status'))
+                try:
+                    self._remove_partition(part, props.get('status'))
+                except Exception:
+                    # One that cannot go now must not keep the host down.
+                    LOG.exception('Could not remove partition %s',
+                                  props['name'])
             else:
                 LOG.warning('Partition %s belongs to host %s but to none of '
                             'its instances; set [dpm] orphan_action = remove '
@@ -266,7 +276,14 @@ class DPMDriver(driver.ComputeDriver):
     def _kept_for_rebuild(self, instance):
         """The partition a rebuild keeps (stopped by destroy), without its
         NICs, which spawn makes again from the ports."""
-        part, _ = self._owned(instance)
+        try:
+            part, _ = self._owned(instance)
+        except exception.InstanceNotFound:
+            # Nova would read InstanceNotFound as "deleted" and leave the
+            # rebuild hanging: say what is wrong instead.
+            raise InstanceSetupError(
+                instance.uuid, 'its partition is gone, so it cannot be '
+                'rebuilt; delete the server and create it again')
         for nic in self._subset.hmc_call(f'listing NICs of {part.name}',
                                          part.nics.list):
             self._subset.hmc_call(f'deleting NIC {nic.name}', nic.delete)
@@ -300,11 +317,12 @@ class DPMDriver(driver.ComputeDriver):
         from the WWPNs kept in the instance's system metadata.
 
         A rebuild (Nova's default: destroy, re-image the boot volume,
-        spawn) keeps the partition, stopped: its WWPNs are the ones Cinder
-        maps the volumes to.
+        spawn) and the revert of a resize (destroy, then
+        finish_revert_migration) keep the partition, stopped: its WWPNs
+        are the ones Cinder maps the volumes to.
         """
-        if instance.task_state == task_states.REBUILDING:
-            partition.stop(self._subset, *self._owned(instance))
+        if instance.task_state in KEEP_PARTITION:
+            self.power_off(instance)
             return
         self._remove(instance)
 
@@ -318,19 +336,27 @@ class DPMDriver(driver.ComputeDriver):
             except exception.InstanceNotFound:
                 return
         elif status is None:
-            status = self._subset.hmc_call(
-                f'reading partition {part.name}', part.get_property,
-                'status')
+            status = partition.current_status(self._subset, part)
         self._remove_partition(part, status)
 
     def _remove_partition(self, part, status):
-        """Stop and delete an owned partition and its storage group."""
-        partition.stop(self._subset, part, status)
-        group = self._own_group(part)
-        if group is not None:
-            storage.remove_group(self._subset, part, group)
-        self._subset.hmc_call(f'deleting partition {part.name}', part.delete)
-        self._subset.changed()
+        """Stop and delete an owned partition and its storage group.  One
+        still starting or stopping (a job that timed out) is waited for;
+        one that vanished meanwhile is gone, as wanted."""
+        try:
+            status = partition.settle(self._subset, part, status)
+            partition.stop(self._subset, part, status)
+            group = self._own_group(part)
+            if group is not None:
+                storage.remove_group(self._subset, part, group)
+            self._subset.hmc_call(f'deleting partition {part.name}',
+                                  part.delete)
+        except zhmcclient.HTTPError as e:
+            if e.http_status != 404:
+                raise
+            LOG.info('Partition %s is gone already', part.name)
+        finally:
+            self._subset.changed()
 
     def _own_group(self, part):
         """The storage group of the partition's name, if the CPC has them
@@ -355,7 +381,13 @@ class DPMDriver(driver.ComputeDriver):
         return part, part.properties.get('status')
 
     def power_off(self, instance, timeout=0, retry_interval=0):
-        partition.stop(self._subset, *self._owned(instance))
+        """Stop the partition; one that is gone is off."""
+        try:
+            part, status = self._owned(instance)
+        except exception.InstanceNotFound:
+            LOG.warning('No partition to stop', instance=instance)
+            return
+        partition.stop(self._subset, part, status)
 
     def power_on(self, context, instance, network_info,
                  block_device_info=None, accel_info=None, share_info=None):

@@ -29,6 +29,7 @@ from nova_ibmz.dpm import partition
 
 LOG = logging.getLogger(__name__)
 
+UUID_LENGTH = 36
 # CPC statuses in which its partitions can run.  Anything else (no-power,
 # not-operating, service, ...) means the CPC is down for this host.
 OPERATING_STATUSES = frozenset(['active', 'operating', 'degraded',
@@ -37,11 +38,19 @@ OPERATING_STATUSES = frozenset(['active', 'operating', 'degraded',
 
 
 def open_session(config):
-    """A zhmcclient session to the HMC; logon happens on first use."""
+    """A zhmcclient session to the HMC; logon happens on first use.
+
+    zhmcclient's default read timeout is an hour: with every HMC call of a
+    host serialised, one hung request would stall power sync, audits and
+    builds that long.  Jobs are waited for separately (job_timeout).
+    """
     # zhmcclient puts the host into its URL as given.
     return zhmcclient.Session(
         config.hmc.url_host, config.hmc_username, config.hmc_password,
-        port=config.hmc.port, verify_cert=config.verify)
+        port=config.hmc.port, verify_cert=config.verify,
+        retry_timeout_config=zhmcclient.RetryTimeoutConfig(
+            connect_timeout=10, connect_retries=2, read_timeout=120,
+            read_retries=1))
 
 
 class CPCSubset:
@@ -117,6 +126,14 @@ class CPCSubset:
 
     def check(self):
         """Fail unless the CPC can host this subset (for init_host)."""
+        longest = len(partition.partition_name(self.host, UUID_LENGTH * 'x'))
+        if longest > partition.MAX_NAME:
+            raise ConfigurationError(
+                'DEFAULT', 'host', f'{self.host!r} makes partition names of '
+                f'{longest} characters; the HMC takes {partition.MAX_NAME}: '
+                f'use a host name of at most '
+                f'{len(self.host) - longest + partition.MAX_NAME} '
+                'characters')
         cpc = self.cpc
         props = cpc.properties
         where = f'CPC {cpc.name} ({self.config.cpc_object_id})'

@@ -11,10 +11,16 @@ either mark is foreign and is never changed.
 """
 
 import re
+import time
 
 from nova.compute import power_state
 
+from nova_ibmz.common.exception import HypervisorUnreachable
+
 NAME_PREFIX = 'OpenStack'
+UUID_RE = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+# The HMC's limit for partition and storage group names.
+MAX_NAME = 64
 
 # Properties one partition list request returns for every subset partition:
 # enough for power sync, ownership and resource accounting at once.
@@ -48,8 +54,16 @@ def name_filter(host):
     return f'{re.escape(NAME_PREFIX)}-{re.escape(host)}-.*'
 
 
+def _owned_name(host):
+    return f'{re.escape(NAME_PREFIX)}-{re.escape(host)}-{UUID_RE}'
+
+
 def description(host, instance_name):
-    return f'{NAME_PREFIX} CPCSubset={host} Instance={instance_name}'
+    return f'{_description_mark(host)} Instance={instance_name}'
+
+
+def _description_mark(host):
+    return f'{NAME_PREFIX} CPCSubset={host}'
 
 
 def _description_fields(text):
@@ -59,10 +73,13 @@ def _description_fields(text):
 
 
 def is_owned(props, host):
-    """True if the partition with these properties belongs to host."""
-    name_ok = re.fullmatch(name_filter(host), props.get('name', ''))
-    fields = _description_fields(props.get('description') or '')
-    return bool(name_ok) and fields.get('CPCSubset') == host
+    """True if the partition (or storage group) with these properties
+    belongs to host: named "OpenStack-<host>-<uuid>", and described as
+    starting "OpenStack CPCSubset=<host>" (then a space, or nothing)."""
+    name_ok = re.fullmatch(_owned_name(host), props.get('name', ''))
+    text = props.get('description') or ''
+    mark = _description_mark(host)
+    return bool(name_ok) and (text == mark or text.startswith(mark + ' '))
 
 
 def instance_uuid(props, host):
@@ -85,6 +102,7 @@ def power_state_of(status):
 # subset.owned() returned or create() made: never a partition found any
 # other way, so nothing here can reach a foreign partition.
 
+TRANSITIONS = frozenset(['starting', 'stopping'])
 # Statuses a stop is needed and allowed from (the HMC refuses the rest).
 STOP_FROM = frozenset(['active', 'degraded', 'paused', 'terminated',
                        'reservation-error'])
@@ -101,6 +119,29 @@ def create_properties(host, instance):
         'initial-memory': instance.flavor.memory_mb,
         'maximum-memory': instance.flavor.memory_mb,
     }
+
+
+def settle(subset, part, status):
+    """Wait while the partition is starting or stopping (a job that timed
+    out may leave it so); its status once it is neither."""
+    deadline = time.monotonic() + subset.config.job_timeout
+    pause = 0.5
+    while status in TRANSITIONS:
+        if time.monotonic() > deadline:
+            raise HypervisorUnreachable(
+                subset.endpoint, f'partition {part.name} is still {status} '
+                f'after {subset.config.job_timeout} s')
+        time.sleep(pause)
+        pause = min(pause * 2, 5)
+        status = current_status(subset, part)
+    return status
+
+
+def current_status(subset, part):
+    """The partition's status, asked now (1 GET)."""
+    subset.hmc_call(f'reading partition {part.name}', part.pull_properties,
+                    ['status'])
+    return part.properties['status']
 
 
 def run_job(subset, what, operation):

@@ -21,6 +21,7 @@ without the HMC knowing them, as with HBAs.
 """
 
 import dataclasses
+import re
 
 from oslo_utils import excutils
 
@@ -96,12 +97,13 @@ def partition_hbas(subset, part):
 
 
 def find_group(subset, name):
-    """The storage group of our partition name, or None (1 request)."""
+    """The storage group of this name on our CPC, or None (1 request)."""
     console = subset.cpc.manager.client.consoles.console
     found = subset.hmc_call('listing storage groups',
                             console.storage_groups.list,
-                            filter_args={'name': name})
-    return found[0] if found else None
+                            filter_args={'name': re.escape(name)})
+    return next((g for g in found if g.name == name and
+                 g.properties.get('cpc-uri') == subset.cpc.uri), None)
 
 
 def remove_group(subset, part, group):

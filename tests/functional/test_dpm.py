@@ -202,6 +202,20 @@ class DPMServersTest(integrated_helpers._IntegratedTestBase):
         self._delete_server(server)
         self.assertIsNone(self._partition(server))
 
+    def test_resize_revert_keeps_the_partition(self):
+        server = self._wait_for_state_change(
+            self._boot(flavor_id=self._dpm_flavor(vcpu=2, memory_mb=2048)),
+            'ACTIVE')
+        uri = self._partition(server).uri
+        server = self._resize_server(
+            server, self._dpm_flavor(vcpu=4, memory_mb=8192))
+        self._revert_resize(server)
+        part = self._partition(server)
+        self.assertEqual(uri, part.uri)
+        self.assertEqual(('active', 2, 2048), (
+            part.properties['status'], part.properties['ifl-processors'],
+            part.properties['initial-memory']))
+
     def test_spawn_failing_half_way_leaves_nothing(self):
         hmc_controls().fault(method='POST', path=r'/nics$', after=1,
                              times=1, status=400, reason=7,

@@ -29,6 +29,10 @@ cpc_object_id = {CPC_ID}
 max_processors = 10
 max_memory = 65536
 """
+# ... and the one more option dpm.load() needs.
+DPM_LOADABLE = DPM_GOOD + """
+physical_storage_adapter_mappings = a1b1c1d1-7ed7-11ee-b35a-0a0000000201:0
+"""
 
 
 def new_conf():
@@ -322,7 +326,7 @@ def test_dpm_max_memory_below_512_is_rejected(tmp_path, value):
 
 
 def test_dpm_max_memory_512_is_accepted(tmp_path):
-    conf = load_conf(tmp_path, DPM_GOOD + 'max_memory = 512\n')
+    conf = load_conf(tmp_path, DPM_LOADABLE + 'max_memory = 512\n')
     assert dpm.load(conf).max_memory == 512
 
 
@@ -383,17 +387,18 @@ def test_dpm_same_adapter_other_port_is_no_duplicate(tmp_path):
 def test_dpm_verify(tmp_path):
     ca = tmp_path / 'ca.pem'
     ca.write_text('-----BEGIN CERTIFICATE-----\n')
-    default = dpm.load(load_conf(tmp_path, DPM_GOOD))
-    with_ca = dpm.load(load_conf(tmp_path, DPM_GOOD + f'hmc_ca_file = {ca}'))
+    default = dpm.load(load_conf(tmp_path, DPM_LOADABLE))
+    with_ca = dpm.load(load_conf(tmp_path,
+                                 DPM_LOADABLE + f'hmc_ca_file = {ca}'))
     unverified = dpm.load(load_conf(tmp_path,
-                                    DPM_GOOD + 'hmc_verify_cert = false'))
+                                    DPM_LOADABLE + 'hmc_verify_cert = false'))
     assert default.verify is True
     assert with_ca.verify == str(ca)
     assert unverified.verify is False
 
 
 def test_dpm_config_repr_hides_password(tmp_path):
-    config = dpm.load(load_conf(tmp_path, DPM_GOOD))
+    config = dpm.load(load_conf(tmp_path, DPM_LOADABLE))
     assert config.hmc_password == PASSWORD
     assert PASSWORD not in repr(config)
     assert PASSWORD not in str(config)
@@ -566,3 +571,10 @@ def test_nova_conf_has_our_groups():
     assert conf.dpm.hmc_verify_cert is True
     assert conf.zvm.connector_timeout == 300
     assert conf.zvm.reachable_timeout == 300
+
+
+def test_dpm_storage_adapter_mappings_are_required(tmp_path):
+    with pytest.raises(ConfigurationError) as e:
+        dpm.load(load_conf(tmp_path, DPM_GOOD))
+    assert str(e.value).startswith(
+        '[dpm] physical_storage_adapter_mappings: required')

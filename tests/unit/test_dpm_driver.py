@@ -392,10 +392,11 @@ def test_foreign_partition_with_the_instance_name_is_never_touched(
     driver.failed_spawn_cleanup(instance)     # what Nova does next
 
     network_info = hmc.network_info(hmc.VSWITCH_OSD_1)
-    # destroy finds no partition of ours: nothing to do, nothing raised.
+    # destroy and power_off find no partition of ours: nothing to do,
+    # nothing raised (a partition that is gone is off).
     driver.destroy(None, instance, network_info)
+    driver.power_off(instance)
     for call in (
-            lambda: driver.power_off(instance),
             lambda: driver.power_on(None, instance, network_info),
             lambda: driver.reboot(None, instance, network_info, 'HARD'),
             lambda: driver.reboot(None, instance, network_info, 'SOFT'),
@@ -743,8 +744,8 @@ def test_two_hosts_on_one_cpc_keep_to_their_own(driver, controls):
     devices = device_uris(part)
     seq = controls.last_seq()
     other.destroy(None, mine, network_info)      # not its own: a no-op
+    other.power_off(mine)                         # likewise
     for call in (
-            lambda: other.power_off(mine),
             lambda: other.power_on(None, mine, network_info),
             lambda: other.reboot(None, mine, network_info, 'HARD'),
             lambda: other.trigger_crash_dump(mine),
@@ -758,8 +759,9 @@ def test_two_hosts_on_one_cpc_keep_to_their_own(driver, controls):
     assert driver.list_instances() == [mine.name]
     assert state(driver, mine) == power_state.RUNNING
     # And the other way round.
+    driver.power_off(theirs)
     with pytest.raises(exception.InstanceNotFound):
-        driver.power_off(theirs)
+        driver.power_on(None, theirs, None)
     assert state(other, theirs) == power_state.RUNNING
     other.destroy(None, theirs, None)
     assert other.list_instances() == []

@@ -54,6 +54,7 @@ hmc_password = secret
 cpc_object_id = 9b9a1e32-7ed7-11ee-8a4c-0a00000000c1
 max_processors = 4
 max_memory = 8192
+physical_storage_adapter_mappings = a1b1c1d1-7ed7-11ee-b35a-0a0000000201:0
 [zvm]
 cloud_connector_url = http://zcc.example.org:8080
 disk_pool = ECKD:POOL1
