@@ -299,3 +299,10 @@ def test_partition_usage_metrics(cpc):
     assert busy[part.uri] > 0
     assert busy == usage()      # steady for the same partitions
     assert len(busy) == 4       # the three of the topology too
+
+
+def test_names_are_at_most_64_characters(cpc):
+    cpc.partitions.create(props('P' * 64))
+    with pytest.raises(zhmcclient.HTTPError) as e:
+        cpc.partitions.create(props('P' * 65))
+    assert http_error(e) == (400, 7)

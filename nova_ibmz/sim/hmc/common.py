@@ -78,8 +78,15 @@ def check_status(req, partition, valid=None, invalid=None):
                                 valid_statuses=valid, invalid_statuses=invalid)
 
 
+MAX_NAME = 64
+
+
 def check_name_unique(req, manager, name, what, resource=None):
-    """400,8 if another resource in manager has this name."""
+    """400,7 for a name the HMC does not take, 400,8 if another resource
+    in manager has this name."""
+    if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME:
+        raise bad_request(req, 7, f'{what} name {name!r} is not 1 to '
+                          f'{MAX_NAME} characters long')
     for other in manager.list():
         if other.name == name and other is not resource:
             raise bad_request(req, 8, f'{what} name {name!r} is not unique: '
