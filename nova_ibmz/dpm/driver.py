@@ -19,6 +19,7 @@ import uuid
 import os_resource_classes as orc
 from nova.compute import power_state
 from nova.compute import task_states
+from nova.compute import vm_states
 from nova import context as nova_context
 from nova import exception
 from nova import objects
@@ -119,7 +120,10 @@ class DPMDriver(driver.ComputeDriver):
     # -- what Nova asks often: answered from one cached list ------------
 
     def list_instances(self):
-        return [partition.instance_name(p) for p in self._subset.partitions()]
+        """Instance names, from the descriptions.  Partitions the retired
+        nova-dpm made carry no name there: list_instance_uuids has them."""
+        names = (partition.instance_name(p) for p in self._subset.partitions())
+        return [n for n in names if n]
 
     def list_instance_uuids(self):
         return [partition.instance_uuid(p, self._subset.host)
@@ -484,7 +488,17 @@ class DPMDriver(driver.ComputeDriver):
     # -- volumes ----------------------------------------------------------
 
     def get_volume_connector(self, instance):
-        """The FC connector: the instance's HBA WWPNs and this host."""
+        """The FC connector: the instance's HBA WWPNs and this host.
+
+        Unshelving a shelved-offloaded instance asks for the connector
+        before spawn and never calls prepare_for_spawn: its partition is
+        made here, so Cinder maps the volumes to the WWPNs it will have.
+        """
+        if (getattr(instance, 'vm_state', None) ==
+                vm_states.SHELVED_OFFLOADED and
+                instance.task_state == task_states.SPAWNING and
+                instance.uuid not in self._building):
+            self.prepare_for_spawn(instance)
         return {
             'host': self._subset.host,
             'ip': conf.CONF.my_block_storage_ip,

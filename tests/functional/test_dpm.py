@@ -216,6 +216,23 @@ class DPMServersTest(integrated_helpers._IntegratedTestBase):
             part.properties['status'], part.properties['ifl-processors'],
             part.properties['initial-memory']))
 
+    def test_shelve_offload_and_unshelve(self):
+        """Offloading deletes the partition; unshelving makes a new one
+        before Cinder maps the volumes, so they reach its new WWPNs."""
+        server = self._wait_for_state_change(self._boot(), 'ACTIVE')
+        old = self._partition(server)
+        old_wwpns = [h.properties['wwpn'] for h in old.hbas.list()]
+        self.api.post_server_action(server['id'], {'shelve': {}})
+        self._wait_for_state_change(server, 'SHELVED_OFFLOADED')
+        self.assertIsNone(self._partition(server))
+        self.api.post_server_action(server['id'], {'unshelve': None})
+        server = self._wait_for_state_change(server, 'ACTIVE')
+        new = self._partition(server)
+        self.assertEqual('active', new.properties['status'])
+        self.assertNotEqual(old_wwpns, [h.properties['wwpn']
+                                        for h in new.hbas.list()])
+        self.assertEqual(2, len(new.nics.list()))
+
     def test_spawn_failing_half_way_leaves_nothing(self):
         hmc_controls().fault(method='POST', path=r'/nics$', after=1,
                              times=1, status=400, reason=7,

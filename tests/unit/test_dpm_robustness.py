@@ -153,3 +153,14 @@ def test_power_off_of_a_missing_partition_is_a_no_op(driver, controls):
 def test_power_on_of_a_missing_partition_is_not_found(driver):
     with pytest.raises(exception.InstanceNotFound):
         driver.power_on(None, make_instance(), None)
+
+
+def test_partitions_of_the_retired_nova_dpm(driver):
+    """nova-dpm described partitions as 'OpenStack CPCSubset=<host>' only:
+    they are ours, listed by uuid, and have no instance name to list."""
+    uuid_ = uuidutils.generate_uuid()
+    hmc.add_partition(hmc.HOST, uuid_, 'x',
+                      description=f'OpenStack CPCSubset={hmc.HOST}')
+    assert driver.list_instance_uuids() == [uuid_]
+    assert driver.list_instances() == []
+    assert driver.get_num_instances() == 1
