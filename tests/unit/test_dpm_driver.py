@@ -39,7 +39,7 @@ def make_instance(vcpus=2, memory_mb=4096, index=[0]):
     return objects.Instance(
         context=nova_context.get_admin_context(), uuid=str(uuid.uuid4()),
         id=index[0], flavor=flavor, vcpus=vcpus, memory_mb=memory_mb,
-        system_metadata={}, task_state=None)
+        system_metadata={}, task_state=None, vm_state='active')
 
 
 def snapshot_foreign():

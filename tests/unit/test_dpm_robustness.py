@@ -8,6 +8,7 @@ import threading
 import uuid
 
 from nova.compute import task_states
+from nova.compute import vm_states
 from nova import exception
 from oslo_utils import uuidutils
 import pytest
@@ -164,3 +165,21 @@ def test_partitions_of_the_retired_nova_dpm(driver):
     assert driver.list_instance_uuids() == [uuid_]
     assert driver.list_instances() == []
     assert driver.get_num_instances() == 1
+
+
+def test_unshelve_connector_makes_the_partition(driver):
+    """Unshelving asks for the connector before spawn, without
+    prepare_for_spawn: the connector makes the partition and its HBAs."""
+    instance = make_instance()
+    instance.vm_state = vm_states.SHELVED_OFFLOADED
+    instance.task_state = task_states.SPAWNING
+    connector = driver.get_volume_connector(instance)
+    part = faked(instance)
+    assert part.properties['status'] == 'stopped'
+    assert connector['wwpns'] == [h.properties['wwpn']
+                                  for h in part.hbas.list()]
+    assert driver.get_volume_connector(instance) == connector   # once
+    driver.spawn(None, instance, None, [], None, {},
+                 network_info=hmc.network_info(hmc.VSWITCH_OSD_1),
+                 block_device_info=hmc.boot_from_volume(instance))
+    assert faked(instance).properties['status'] == 'active'
