@@ -54,11 +54,10 @@ def _instances_on(host):
 
 
 class DPMDriver(driver.ComputeDriver):
-
-    # No evacuate: the host that failed may still run the partition, on
-    # this CPC or another; a second partition booting the same volume
-    # would corrupt it.
-    capabilities = dict(driver.ComputeDriver.capabilities)
+    """The base class's capabilities stand.  In particular no evacuate:
+    the host that failed may still run the partition, on this CPC or
+    another, and a second partition booting the same volume would
+    corrupt it."""
 
     def __init__(self, virtapi, config=None, host_name=None,
                  session_factory=host.open_session,
