@@ -9,13 +9,12 @@ expiring X-Auth-Token that every other request must carry, as the real
 server's [wsgi] auth=token mode does.
 """
 
-import http.server
-import json
 import re
 import secrets
 import threading
 import time
 
+from nova_ibmz.sim import httpserver
 from nova_ibmz.sim.zvm import model as zmodel
 
 # modID values of the real server (zvmsdk/returncode.py)
@@ -28,32 +27,17 @@ def envelope(output=None, overall_rc=0, rc=0, rs=0, mod_id=0, errmsg=''):
             'errmsg': errmsg, 'output': output if output is not None else ''}
 
 
-class ConnectorServer(http.server.ThreadingHTTPServer):
+class ConnectorServer(httpserver.SimServer):
     """A Cloud Connector on 127.0.0.1; start() serves it from a thread."""
 
-    daemon_threads = True
-
-    def __init__(self, model, port=0, admin_token=None, token_ttl=3600):
+    def __init__(self, model, port=0, admin_token=None, token_ttl=3600,
+                 certs=None):
         self.model = model
         self.admin_token = admin_token
         self.token_ttl = token_ttl
         self._tokens = {}
         self._tokens_lock = threading.Lock()
-        super().__init__(('127.0.0.1', port), _Handler)
-
-    @property
-    def url(self):
-        return f'http://127.0.0.1:{self.server_address[1]}'
-
-    def start(self):
-        thread = threading.Thread(target=self.serve_forever, daemon=True,
-                                  name='zvm-sim')
-        thread.start()
-        return self
-
-    def stop(self):
-        self.shutdown()
-        self.server_close()
+        super().__init__(_Handler, port=port, certs=certs)
 
     def issue_token(self):
         token = secrets.token_urlsafe(24)
@@ -71,7 +55,7 @@ class ConnectorServer(http.server.ThreadingHTTPServer):
             self._tokens.clear()
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
+class _Handler(httpserver.SimHandler):
 
     # (method, path regex) -> handler method name
     ROUTES = [
@@ -80,16 +64,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         ('GET', r'/guests/(?P<userid>[^/]+)/power_state', 'power_state'),
     ]
 
-    def log_message(self, fmt, *args):
-        pass  # the request log belongs to the server's owner, not stderr
-
-    def do_GET(self):
-        self._dispatch('GET')
-
-    def do_POST(self):
-        self._dispatch('POST')
-
-    def _dispatch(self, method):
+    def api(self, method, body):
         path = self.path.split('?', 1)[0]
         if method == 'POST' and path == '/token':
             return self._token()
@@ -108,9 +83,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                         overall_rc=404, rc=404, rs=3, mod_id=MOD_GUEST,
                         errmsg=f'{e} does not exist'))
                 return self._reply(200, envelope(output))
-        self._reply(404, envelope(overall_rc=404, rc=404, rs=404,
-                                  mod_id=MOD_WEB,
-                                  errmsg=f'No route for {method} {path}'))
+        return self._reply(404, envelope(
+            overall_rc=404, rc=404, rs=404, mod_id=MOD_WEB,
+            errmsg=f'No route for {method} {path}'))
 
     def _token(self):
         if (not self.server.admin_token or
@@ -118,18 +93,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._reply(401, envelope(
                 overall_rc=401, rc=401, rs=401, mod_id=MOD_WEB,
                 errmsg='Invalid admin token'))
-        self._reply(200, envelope(),
-                    {'X-Auth-Token': self.server.issue_token()})
+        return self._reply(200, envelope(),
+                           {'X-Auth-Token': self.server.issue_token()})
 
     def _reply(self, status, body, headers=None):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(data)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(data)
+        return self.reply_json(status, body, headers)
 
     # Routes
 
