@@ -103,6 +103,28 @@ def faked_cpc(topology='default'):
         _CPCS[topology][0])
 
 
+# The partitions of other workloads in each shipped topology.
+FOREIGN = {'default': ('PROD-DB2', 'PROD-WAS', 'TEST-SAP'),
+           SG: ('PROD-DB2', 'PROD-MQ', 'QA-WEB')}
+
+
+def foreign_partitions(topology='default'):
+    """{name: properties} of the foreign partitions, to compare later."""
+    with server(topology).sim.lock:
+        return {p.name: dict(p.properties)
+                for p in faked_cpc(topology).partitions.list()
+                if p.name in FOREIGN[topology]}
+
+
+def find_partition(instance_uuid, host=HOST, topology='default'):
+    """The faked partition host made for the instance, or None."""
+    name = partition.partition_name(host, instance_uuid)
+    with server(topology).sim.lock:
+        found = [p for p in faked_cpc(topology).partitions.list()
+                 if p.name == name]
+    return found[0] if found else None
+
+
 def add_partition(host, instance_uuid, instance_name, ifls=1, memory=1024,
                   status='active', name=None, description=None):
     """Put a partition into the simulator as host would have created it.

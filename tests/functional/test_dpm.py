@@ -27,7 +27,6 @@ from tests import hmc
 from tests import hmcsim
 
 HOST = 'dpm-subset-1'
-FOREIGN = ('PROD-DB2', 'PROD-WAS', 'TEST-SAP')
 BOOT_VOLUME = nova_fixtures.CinderFixture.IMAGE_BACKED_VOL
 PORTS = {uuids.port_osd_1: hmc.VSWITCH_OSD_1,
          uuids.port_osd_2: hmc.VSWITCH_OSD_2}
@@ -96,7 +95,7 @@ class DPMServersTest(integrated_helpers._IntegratedTestBase):
         # The nova wheel installs its paste config under the environment.
         self.flags(api_paste_config=os.path.join(
             sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
-        self.foreign = self._foreign()
+        self.foreign = hmc.foreign_partitions()
         # Our Cinder replaces the base's before it starts the services.
         self.useFixture(FCCinderFixture(self))
         super().setUp()
@@ -123,22 +122,11 @@ class DPMServersTest(integrated_helpers._IntegratedTestBase):
     def _setup_compute_service(self):
         return self._start_compute(HOST)
 
-    @staticmethod
-    def _foreign():
-        with hmc.server().sim.lock:
-            return {p.name: dict(p.properties)
-                    for p in hmc.faked_cpc().partitions.list()
-                    if p.name in FOREIGN}
-
     def _assert_foreign_untouched(self):
-        self.assertEqual(self.foreign, self._foreign())
+        self.assertEqual(self.foreign, hmc.foreign_partitions())
 
     def _partition(self, server):
-        name = partition.partition_name(HOST, server['id'])
-        with hmc.server().sim.lock:
-            found = [p for p in hmc.faked_cpc().partitions.list()
-                     if p.name == name]
-        return found[0] if found else None
+        return hmc.find_partition(server['id'], host=HOST)
 
     def _boot(self, ports=tuple(PORTS), volume=BOOT_VOLUME, flavor_id=None):
         server = self._build_server(

@@ -28,7 +28,6 @@ from tests import hmc
 from tests import hmcsim
 
 objects.register_all()
-FOREIGN = ('PROD-DB2', 'PROD-WAS', 'TEST-SAP')
 
 
 def make_instance(vcpus=2, memory_mb=4096, index=[0]):
@@ -43,10 +42,7 @@ def make_instance(vcpus=2, memory_mb=4096, index=[0]):
 
 
 def snapshot_foreign():
-    with hmc.server().sim.lock:
-        return {p.name: dict(p.properties)
-                for p in hmc.faked_cpc().partitions.list()
-                if p.name in FOREIGN}
+    return hmc.foreign_partitions()
 
 
 @pytest.fixture
@@ -66,11 +62,7 @@ def controls(driver):
 
 def faked(instance):
     """The instance's partition in the simulator's model, or None."""
-    name = partition.partition_name(hmc.HOST, instance.uuid)
-    with hmc.server().sim.lock:
-        found = [p for p in hmc.faked_cpc().partitions.list()
-                 if p.name == name]
-    return found[0] if found else None
+    return hmc.find_partition(instance.uuid)
 
 
 def spawn(driver, instance, nics=(hmc.VSWITCH_OSD_1, hmc.VSWITCH_OSD_2),

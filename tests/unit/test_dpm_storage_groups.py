@@ -16,17 +16,13 @@ from nova_ibmz.dpm import partition
 from tests import hmc
 from tests.unit.test_dpm_driver import make_instance
 
-FOREIGN = ('PROD-DB2', 'PROD-MQ', 'QA-WEB')
-
 
 def snapshot():
     """Properties of the foreign partitions and of every storage group
     with its volumes and paths that is not ours."""
+    parts = hmc.foreign_partitions(hmc.SG)
     sim = hmc.server(hmc.SG).sim
     with sim.lock:
-        parts = {p.name: dict(p.properties)
-                 for p in hmc.faked_cpc(hmc.SG).partitions.list()
-                 if p.name in FOREIGN}
         groups = {g.name: (dict(g.properties),
                            [dict(v.properties)
                             for v in g.storage_volumes.list()],
@@ -59,11 +55,7 @@ def faked_group(instance):
 
 
 def faked_partition(instance):
-    name = partition.partition_name(hmc.HOST, instance.uuid)
-    with hmc.server(hmc.SG).sim.lock:
-        found = [p for p in hmc.faked_cpc(hmc.SG).partitions.list()
-                 if p.name == name]
-    return found[0] if found else None
+    return hmc.find_partition(instance.uuid, topology=hmc.SG)
 
 
 def spawn(driver, instance):
