@@ -29,7 +29,7 @@ from tests import hmcsim
 objects.register_all()
 
 CPC_URI = f'/api/cpcs/{hmc.CPC_ID}'
-FOREIGN = ('PROD-DB2', 'PROD-WAS', 'TEST-SAP')
+FOREIGN = hmc.FOREIGN['default']
 
 
 class RequestLog:
