@@ -1,130 +1,46 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""Faults a test injects through POST /_sim/faults.
+"""The HMC's fault rules (nova_ibmz.sim.faults has what every simulator's
+rules share).
 
-A rule matches requests by HTTP method and a regular expression searched
-in the path (with its query string), lets the first ``after`` of them pass
-(none by default), and applies to the next ``times`` matching requests
-(every one if ``times`` is omitted).  It does one thing:
-answer an HTTP error, add latency, drop the connection without an answer,
-or let the job of an asynchronous operation fail.  Separately, the whole
-HMC can be made unavailable for some seconds: every connection is then
-dropped, as when an HMC reboots.
+An HMC error carries an HTTP status, a reason code and a message; one more
+kind of fault lets the job of an asynchronous operation fail.
 """
 
 import dataclasses
-import re
-import threading
-import time
+import typing
 
+from nova_ibmz.sim import faults
 from nova_ibmz.sim.hmc import jobs
 
-KINDS = ('status', 'latency_ms', 'drop', 'job_failure')
-
-
-class InvalidFault(ValueError):
-    pass
+Faults = faults.Faults
+InvalidFault = faults.InvalidFault
 
 
 @dataclasses.dataclass
-class Rule:
-    method: str
-    path: str
-    times: int | None = None
-    after: int = 0
-    status: int | None = None
+class Rule(faults.Rule):
     reason: int = 0
     message: str = 'Fault injected by the simulator'
-    latency_ms: int | None = None
-    drop: bool = False
     job_failure: jobs.Failure | None = None
 
-    def matches(self, method, path):
-        return (self.method in ('*', method) and
-                re.search(self.path, path) is not None)
+    KINDS: typing.ClassVar = faults.Rule.KINDS + ('job_failure',)
 
-    def to_json(self):
-        return dataclasses.asdict(self)
+    @property
+    def deferred(self):
+        return self.job_failure is not None
 
-
-def parse_rule(body):
-    """A Rule from the JSON body of POST /_sim/faults, or InvalidFault."""
-    if not isinstance(body, dict):
-        raise InvalidFault('a fault is a JSON object')
-    unknown = set(body) - {f.name for f in dataclasses.fields(Rule)}
-    if unknown:
-        raise InvalidFault(f'unknown fault fields: {sorted(unknown)}')
-    for field in ('method', 'path'):
-        if not isinstance(body.get(field), str):
-            raise InvalidFault(f'{field!r} is required (a string)')
-    try:
-        re.compile(body['path'])
-    except re.error as e:
-        raise InvalidFault(f"'path' is not a regular expression: {e}")
-    rule_body = dict(body, method=body['method'].upper())
-    failure = rule_body.get('job_failure')
-    if failure is not None:
+    @classmethod
+    def convert(cls, body):
+        failure = body.get('job_failure')
+        if failure is None:
+            return body
         try:
-            rule_body['job_failure'] = jobs.Failure(**failure)
+            return dict(body, job_failure=jobs.Failure(**failure))
         except TypeError:
             raise InvalidFault("'job_failure' needs status, reason and "
                                "message")
-    rule = Rule(**rule_body)
-    if sum(bool(getattr(rule, k)) for k in KINDS) != 1:
-        raise InvalidFault(f'a fault does exactly one of {KINDS}')
-    if rule.times is not None and rule.times < 1:
-        raise InvalidFault("'times' must be at least 1")
-    if not isinstance(rule.after, int) or rule.after < 0:
-        raise InvalidFault("'after' must be a whole number >= 0")
-    return rule
 
 
-class Faults:
-    """The active rules, consumed as requests match them (thread-safe)."""
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._rules = []
-        self._unavailable_until = 0.0
-
-    def add(self, rule):
-        with self._lock:
-            self._rules.append(rule)
-
-    def clear(self):
-        with self._lock:
-            self._rules.clear()
-            self._unavailable_until = 0.0
-
-    def rules(self):
-        with self._lock:
-            return [r.to_json() for r in self._rules]
-
-    def make_unavailable(self, seconds):
-        with self._lock:
-            self._unavailable_until = time.monotonic() + seconds
-
-    def unavailable(self):
-        with self._lock:
-            return time.monotonic() < self._unavailable_until
-
-    def take(self, method, path, job=False):
-        """The first rule for this request, counted as used; or None.
-
-        job=True looks only at job-failure rules (asked when an operation
-        starts its job), job=False at all the others (asked per request).
-        """
-        with self._lock:
-            for rule in self._rules:
-                if ((rule.job_failure is not None) == job and
-                        rule.matches(method, path)):
-                    if rule.after:
-                        rule.after -= 1
-                        continue
-                    if rule.times is not None:
-                        rule.times -= 1
-                        if rule.times == 0:
-                            self._rules.remove(rule)
-                    return rule
-        return None
+def parse_rule(body):
+    return faults.parse_rule(body, Rule)

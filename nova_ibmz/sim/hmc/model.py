@@ -129,7 +129,7 @@ class Simulator:
 
     def start_job(self, kind, method, op_uri, target_uri):
         """A new running job, failing at its end if a fault says so."""
-        rule = self.faults.take(method, op_uri, job=True)
+        rule = self.faults.take(method, op_uri, deferred=True)
         job = jobs.Job(kind=kind, op_method=method, op_uri=op_uri,
                        target_uri=target_uri,
                        deadline=time.monotonic() + self.job_seconds[kind],
