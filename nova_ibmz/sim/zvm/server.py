@@ -1,112 +1,251 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""HTTP server speaking the Cloud Connector's REST protocol over a Model.
+"""The HTTP(S) server of one Cloud Connector: one per SSI member.
 
 Every answer carries the connector's envelope {overallRC, rc, rs, modID,
-errmsg, output}.  With an admin token, POST /token exchanges it for an
-expiring X-Auth-Token that every other request must carry, as the real
-server's [wsgi] auth=token mode does.
+errmsg, output}.  With auth='token' (the real server's [wsgi] auth=token),
+POST /token exchanges the admin token in X-Admin-Token for an X-Auth-Token,
+a JWT signed with the admin token that expires after token_ttl seconds and
+that every other request must carry; auth='none' checks nothing, as the
+in-tree nova driver expects.  The servers of one cluster share its Model.
+
+Deploy and capture are throttled as the real server does it: at most
+max_concurrent_deploy_capture at once per connector, 503 beyond; each
+first copies its disk for model.copy_seconds outside the model's lock.
+CONTROLS are the /_sim/ test controls (doc/zvm-simulator.md).
 """
 
-import re
-import secrets
+import datetime
+import hashlib
+import logging
 import threading
 import time
 
+import jwt
+
 from nova_ibmz.sim import httpserver
-from nova_ibmz.sim.zvm import model as zmodel
+from nova_ibmz.sim.zvm import api
+from nova_ibmz.sim.zvm import errors
+from nova_ibmz.sim.zvm import faults as zvm_faults
+from nova_ibmz.sim.zvm import guests
+from nova_ibmz.sim.zvm import host  # noqa: F401 (registers its routes)
 
-# modID values of the real server (zvmsdk/returncode.py)
-MOD_GUEST = 10
-MOD_WEB = 120
+LOG = logging.getLogger(__name__)
+THROTTLED = ('deploy', 'capture')
+# What an unauthorised request gets: webob's HTTPUnauthorized explanation.
+UNAUTHORIZED = ('This server could not verify that you are authorized to '
+                'access the document you requested. Either you supplied the '
+                'wrong credentials (e.g., bad password), or your browser '
+                'does not understand how to supply the credentials '
+                'required.')
 
 
-def envelope(output=None, overall_rc=0, rc=0, rs=0, mod_id=0, errmsg=''):
-    return {'overallRC': overall_rc, 'rc': rc, 'rs': rs, 'modID': mod_id,
-            'errmsg': errmsg, 'output': output if output is not None else ''}
+def envelope(output=None):
+    return {'overallRC': 0, 'rc': 0, 'rs': 0, 'modID': None, 'errmsg': '',
+            'output': output if output is not None else ''}
 
 
 class ConnectorServer(httpserver.SimServer):
-    """A Cloud Connector on 127.0.0.1; start() serves it from a thread."""
+    """The connector of one member on 127.0.0.1; start() serves it."""
 
-    def __init__(self, model, port=0, admin_token=None, token_ttl=3600,
-                 certs=None):
+    def __init__(self, model, member=None, port=0, auth='token',
+                 admin_token=None, token_ttl=3600, certs=None,
+                 latency_ms=0, max_concurrent_deploy_capture=20):
+        if auth not in ('token', 'none'):
+            raise ValueError(f"auth must be 'token' or 'none', not {auth!r}")
+        if auth == 'token' and not admin_token:
+            raise ValueError("auth='token' needs an admin_token")
         self.model = model
+        self.member_name = member or next(iter(model.members))
+        self.auth = auth
         self.admin_token = admin_token
         self.token_ttl = token_ttl
-        self._tokens = {}
-        self._tokens_lock = threading.Lock()
+        self.latency = latency_ms / 1000
+        self.deploy_capture = threading.BoundedSemaphore(
+            max_concurrent_deploy_capture)
         super().__init__(_Handler, port=port, certs=certs)
 
+    @property
+    def _signing_key(self):
+        # The token is opaque to clients, so any key derived from the admin
+        # token serves; a digest is long enough for HS256 whatever the
+        # admin token's length.
+        return hashlib.sha256(self.admin_token.encode()).digest()
+
+    @property
+    def member(self):
+        return self.model.member(self.member_name)
+
     def issue_token(self):
-        token = secrets.token_urlsafe(24)
-        with self._tokens_lock:
-            self._tokens[token] = time.monotonic() + self.token_ttl
-        return token
+        expires = datetime.datetime.now(datetime.timezone.utc) + \
+            datetime.timedelta(seconds=self.token_ttl)
+        return jwt.encode({'exp': expires,
+                           'gen': self.model.token_generation},
+                          self._signing_key, algorithm='HS256')
 
     def token_valid(self, token):
-        with self._tokens_lock:
-            return self._tokens.get(token, 0) > time.monotonic()
-
-    def expire_tokens(self):
-        """Let every issued token expire now (for tests of renewal)."""
-        with self._tokens_lock:
-            self._tokens.clear()
+        try:
+            claims = jwt.decode(token, self._signing_key,
+                                algorithms=['HS256'])
+        except jwt.PyJWTError:
+            return False
+        return claims.get('gen') == self.model.token_generation
 
 
 class _Handler(httpserver.SimHandler):
 
-    # (method, path regex) -> handler method name
-    ROUTES = [
-        ('GET', r'/host', 'get_host'),
-        ('GET', r'/guests', 'list_guests'),
-        ('GET', r'/guests/(?P<userid>[^/]+)/power_state', 'power_state'),
-    ]
+    server_version = 'nova-ibmz-zvm-sim'
 
     def api(self, method, body):
-        path = self.path.split('?', 1)[0]
-        if method == 'POST' and path == '/token':
-            return self._token()
-        if self.server.admin_token and not self.server.token_valid(
-                self.headers.get('X-Auth-Token', '')):
-            return self._reply(401, envelope(
-                overall_rc=401, rc=401, rs=401, mod_id=MOD_WEB,
-                errmsg='Authentication failed: token missing or expired'))
-        for route_method, pattern, name in self.ROUTES:
-            match = re.fullmatch(pattern, path)
-            if match and route_method == method:
+        server = self.server
+        model = server.model
+        if model.faults.unavailable():
+            return self.drop()
+        if server.latency:
+            time.sleep(server.latency)
+        rule = model.faults.take(method, self.path)
+        if rule and rule.latency_ms:
+            time.sleep(rule.latency_ms / 1000)
+        elif rule and rule.drop:
+            return self.drop()
+        elif rule:
+            return self.reply_json(rule.status, rule.envelope())
+        found = None
+        try:
+            path, query, data = api.parse(method, self.path, self.headers,
+                                          body)
+            if path == '/token' and method == 'POST':
+                return self._token()
+            found, params = api.find(method, path)
+            if server.auth == 'token' and not server.token_valid(
+                    self.headers.get('X-Auth-Token', '')):
+                raise errors.wsgi(401, UNAUTHORIZED)
+            req = api.Request(method, path, query, data, model,
+                              server.member, params)
+            output = self._dispatch(req, found)
+        except errors.ConnectorError as e:
+            status = e.http_status(found.extra_status if found else None)
+            return self.reply_json(status, e.envelope)
+        except Exception:
+            LOG.exception('Simulator error on %s %s', method, self.path)
+            e = errors.sdk('internal', 1, 'zvmsdk',
+                           msg='internal simulator error')
+            return self.reply_json(500, e.envelope)
+        return self.reply_json(200, envelope(output))
+
+    def _dispatch(self, req, found):
+        model = self.server.model
+        name = (req.body or {}).get('action') if isinstance(
+            req.body, dict) else None
+        if found.path.endswith('/action') and name in THROTTLED:
+            return self._throttled(req, found, name)
+        with model.lock:
+            if found.smapi and model.smapi_down():
+                raise errors.smapi_down(found.path)
+            try:
+                return api.dispatch(req, found)
+            finally:
+                if req.method != 'GET':
+                    model.changed()
+                model.save_if_changed()
+
+    def _throttled(self, req, found, name):
+        """Deploy and capture: the real server's semaphore, then the disk
+        copy's time outside the lock, then the change under it."""
+        if not self.server.deploy_capture.acquire(blocking=False):
+            raise errors.sdk('serviceUnavail', 1,
+                             req=f"action: '{name}', userid: "
+                             f"{req.params.get('userid')}")
+        try:
+            if req.model.copy_seconds:
+                time.sleep(req.model.copy_seconds)
+            with req.model.lock:
                 try:
-                    output = getattr(self, name)(**match.groupdict())
-                except zmodel.NotFound as e:
-                    return self._reply(404, envelope(
-                        overall_rc=404, rc=404, rs=3, mod_id=MOD_GUEST,
-                        errmsg=f'{e} does not exist'))
-                return self._reply(200, envelope(output))
-        return self._reply(404, envelope(
-            overall_rc=404, rc=404, rs=404, mod_id=MOD_WEB,
-            errmsg=f'No route for {method} {path}'))
+                    return api.dispatch(req, found)
+                finally:
+                    req.model.changed()
+                    req.model.save_if_changed()
+        finally:
+            self.server.deploy_capture.release()
 
     def _token(self):
-        if (not self.server.admin_token or
-                self.headers.get('X-Admin-Token') != self.server.admin_token):
-            return self._reply(401, envelope(
-                overall_rc=401, rc=401, rs=401, mod_id=MOD_WEB,
-                errmsg='Invalid admin token'))
-        return self._reply(200, envelope(),
-                           {'X-Auth-Token': self.server.issue_token()})
+        server = self.server
+        if server.auth == 'none':
+            # The real server answers a fixed token when auth is off.
+            return self.reply(200, headers={
+                'X-Auth-Token': 'server-auth-closed'})
+        if self.headers.get('X-Admin-Token') != server.admin_token:
+            e = errors.wsgi(401, UNAUTHORIZED)
+            return self.reply_json(401, e.envelope)
+        return self.reply(200, headers={'X-Auth-Token': server.issue_token()})
 
-    def _reply(self, status, body, headers=None):
-        return self.reply_json(status, body, headers)
 
-    # Routes
+# -- test controls -------------------------------------------------------
 
-    def get_host(self):
-        return self.server.model.host_info()
+def _locked(func):
+    def control(server, data, query):
+        with server.model.lock:
+            result = func(server, data, query)
+            server.model.changed()
+            server.model.save_if_changed()
+            return result
+    return control
 
-    def list_guests(self):
-        with self.server.model.lock:
-            return sorted(self.server.model.guests)
 
-    def power_state(self, userid):
-        return self.server.model.guest(userid).power_state
+def _requests(server, data, query):
+    since = int(query.removeprefix('since=') or 0) if query else 0
+    return {'requests': server.log.since(since)}
+
+
+def _reset(server, data, query):
+    server.model.reset()
+    server.log.clear()
+    return {}
+
+
+def _add_fault(server, data, query):
+    server.model.faults.add(zvm_faults.parse_rule(data))
+    return {'faults': server.model.faults.rules()}
+
+
+def _smapi_down(server, data, query):
+    server.model.smapi_down_until = time.time() + float(data['seconds'])
+    return {}
+
+
+def _expire_tokens(server, data, query):
+    server.model.token_generation += 1
+    return {}
+
+
+def _define_guest(server, data, query):
+    """A guest defined in the directory by someone else (foreign)."""
+    return guests.define_foreign(server.model, server.member, data)
+
+
+def _set_guest_state(server, data, query):
+    """CP state changed behind the connector's back (a guest's shutdown)."""
+    guest = server.model.guest(data['userid'])
+    guests.set_state(server.model, guest, server.member, data['state'])
+    return {'userid': guest.userid, 'state': guest.state}
+
+
+_Handler.CONTROLS = {
+    ('GET', '/_sim/requests'): _requests,
+    ('DELETE', '/_sim/requests'): lambda server, d, q:
+        server.log.clear() or {},
+    ('POST', '/_sim/reset'): _locked(_reset),
+    ('GET', '/_sim/faults'): lambda server, d, q: {
+        'faults': server.model.faults.rules()},
+    ('POST', '/_sim/faults'): _add_fault,
+    ('DELETE', '/_sim/faults'): lambda server, d, q:
+        server.model.faults.clear() or {},
+    ('POST', '/_sim/unavailable'): lambda server, d, q:
+        server.model.faults.make_unavailable(float(d['seconds'])) or {},
+    ('POST', '/_sim/smapi-down'): _locked(_smapi_down),
+    ('POST', '/_sim/tokens/expire'): _locked(_expire_tokens),
+    ('GET', '/_sim/state'): lambda server, d, q: server.model.to_json(),
+    ('POST', '/_sim/guests'): _locked(_define_guest),
+    ('POST', '/_sim/guest-state'): _locked(_set_guest_state),
+}

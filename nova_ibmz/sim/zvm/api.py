@@ -1,0 +1,155 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""Routing of Cloud Connector requests, as zvmsdk/sdkwsgi/handler.py does.
+
+A Route names its path (with {placeholders}), the function that answers
+it, the request schema of the real server (zvmsdk.sdkwsgi.schemas) and the
+extra status rule its real handler passes to the status mapping.  Routes
+are tried in the real ROUTE_LIST's order, so /guests/stats wins over
+/guests/{userid}; a known path with another method is a 405 and an unknown
+path a 404, both in the web layer's envelope.
+
+A route function takes a Request and returns the envelope's output; it
+raises errors.ConnectorError for an error envelope.  It runs under the
+model's lock.
+"""
+
+import dataclasses
+import json
+import re
+import urllib.parse
+
+from zvmsdk import exception as sdk_exception
+from zvmsdk.sdkwsgi import validation
+
+from nova_ibmz.sim.zvm import errors
+
+
+@dataclasses.dataclass
+class Request:
+    method: str
+    path: str
+    query: dict                 # name: [values], as webob's dict_of_lists
+    body: object                # the parsed JSON body, or None
+    model: object
+    member: object              # the Member whose connector answers
+    params: dict = dataclasses.field(default_factory=dict)  # from the path
+
+    def arg(self, name, default=None):
+        """One query parameter's value."""
+        values = self.query.get(name)
+        return values[0] if values else default
+
+
+@dataclasses.dataclass
+class Route:
+    method: str
+    path: str
+    func: object
+    schema: dict | None = None          # the body's schema
+    query_schema: dict | None = None    # the query's (or path's) schema
+    extra_status: object = None         # e.g. errors.NOT_FOUND
+    smapi: bool = True                  # False: answered from the database
+
+    def __post_init__(self):
+        self.regex = re.compile(
+            re.sub(r'\{(\w+)\}', r'(?P<\1>[^/]+)', self.path) + '$')
+
+
+@dataclasses.dataclass
+class Action:
+    """One action of POST /guests/{userid}/action."""
+    func: object
+    schema: dict | None = None
+    smapi: bool = True
+
+
+ROUTES = []
+ACTIONS = {}
+
+
+def route(method, path, schema=None, query_schema=None, extra_status=None,
+          smapi=True):
+    """Register the decorated function for a route."""
+    def register(func):
+        ROUTES.append(Route(method, path, func, schema, query_schema,
+                            extra_status, smapi))
+        return func
+    return register
+
+
+def action(name, schema=None, smapi=True):
+    def register(func):
+        ACTIONS[name] = Action(func, schema, smapi)
+        return func
+    return register
+
+
+def validate(schema, target, is_body=True):
+    """The real server's check, with its message."""
+    try:
+        validation._SchemaValidator(schema, is_body=is_body).validate(target)
+    except sdk_exception.ValidationError as e:
+        raise errors.wsgi(400, f'ValidationError: {e.format_message()}')
+
+
+def parse(method, raw_path, headers, body):
+    """(path, query, JSON body) of a request, or the web layer's 400."""
+    path, _, query = raw_path.partition('?')
+    if body and not headers.get('Content-Type'):
+        raise errors.wsgi(
+            400, 'content-type header required when content-length > 0')
+    data = None
+    if body:
+        try:
+            data = json.loads(body)
+        except ValueError as e:
+            raise errors.wsgi(400, f'Malformed JSON: {e}')
+    return (urllib.parse.unquote(path),
+            urllib.parse.parse_qs(query, keep_blank_values=True), data)
+
+
+def find(method, path):
+    """The route for the request, and its path parameters."""
+    allowed = []
+    # Literal paths first: /guests/stats is not a guest named STATS.
+    for r in sorted(ROUTES, key=lambda r: r.path.count('{')):
+        match = r.regex.match(path)
+        if match:
+            if r.method == method:
+                return r, match.groupdict()
+            allowed.append(r.method)
+    if allowed:
+        raise errors.wsgi(405, 'The method specified is not allowed for '
+                          'this resource.')
+    raise errors.wsgi(404, 'The resource could not be found.')
+
+
+def dispatch(req, r):
+    """The envelope's output for req on route r."""
+    if r.query_schema is not None:
+        # The real decorator checks the path's parameters when there are
+        # any, and the query string otherwise.
+        validate(r.query_schema, req.params or req.query, is_body=False)
+    if r.schema is not None:
+        validate(r.schema, req.body if req.body is not None else {})
+    return r.func(req)
+
+
+@route('POST', '/guests/{userid}/action',
+       extra_status=errors.NOT_FOUND_OR_CONFLICT, smapi=False)
+def guest_action(req):
+    body = req.body if isinstance(req.body, dict) else {}
+    name = body.get('action')
+    if not name:
+        raise errors.wsgi(400, 'action not exist or is empty')
+    act = ACTIONS.get(name)
+    if act is None:
+        raise errors.wsgi(400, f'action {name} is invalid')
+    body = {k: v for k, v in body.items() if k != 'action'}
+    if act.schema is not None:
+        validate(act.schema, body)
+    if act.smapi and req.model.smapi_down():
+        raise errors.smapi_down(name)
+    return act.func(dataclasses.replace(req, body=body))

@@ -1,0 +1,522 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""Guests: the user directory, CP state, minidisks, resize and relocation.
+
+What the connector checks itself comes back in its own codes (a guest
+missing from its database is 404/404/1 modID 10, pause of a logged-off
+guest 300/300/5); what z/VM refuses comes back as SMAPI's rc and rs with
+modID 1.  A guest is "on" for the member it is logged on to and "off" for
+the others; a paused guest is still "on", as CP reports it.
+"""
+
+import time
+
+from zvmsdk.sdkwsgi.schemas import guest as schemas
+
+from nova_ibmz.sim.zvm import api
+from nova_ibmz.sim.zvm import errors
+from nova_ibmz.sim.zvm import model as zmodel
+
+CONSOLE_LINES = 2000          # the console spool kept per guest
+DEFAULT_MAX_CPU = 32          # the connector's [zvm] user_default_max_cpu
+DEFAULT_MAX_MEM = '64G'       # and user_default_max_memory
+
+
+def memory_mb(text, what):
+    """MB in '4096M', '4G' or '4096m' (the connector's size strings)."""
+    text = str(text).strip().upper()
+    try:
+        if text.endswith('G'):
+            return int(float(text[:-1]) * 1024)
+        if text.endswith('M'):
+            return int(float(text[:-1]))
+        return int(text)
+    except ValueError:
+        raise errors.invalid(f'{what} {text!r} is not a memory size')
+
+
+def console(guest, *lines):
+    stamp = time.strftime('%H:%M:%S', time.gmtime())
+    guest.console.extend(f'{stamp} {line}' for line in lines)
+    del guest.console[:-CONSOLE_LINES]
+
+
+def power_state(guest, member):
+    """'on' for the member it is logged on to (paused too), else 'off'."""
+    on = guest.state != 'off' and guest.member == member.name
+    return 'on' if on else 'off'
+
+
+def set_state(model, guest, member, state):
+    """Log on (to member), pause or log off, with what CP writes."""
+    if state not in ('on', 'off', 'paused'):
+        raise ValueError(f'state must be on, off or paused, not {state!r}')
+    if guest.state == 'off' and state != 'off':
+        guest.member = member.name
+        guest.logon_time = time.time()
+        guest.active_vcpus = guest.vcpus
+        root = guest.disks.get(zmodel.ROOT_VDEV)
+        console(guest, f'LOGON {guest.userid} AT {member.name}',
+                f'IPL {zmodel.ROOT_VDEV}')
+        if root and root.image:
+            console(guest, f'Linux version ({root.image}) on {member.name}',
+                    f'{guest.hostname or guest.userid.lower()} login:')
+        else:
+            console(guest, 'HCPGIR450W CP entered; disabled wait PSW '
+                    '00020000 80000000 00000000 00000000')
+    elif guest.state != 'off' and state == 'off':
+        guest.cpu_us = guest.cpu_time_us()
+        guest.member = ''
+        guest.active_vcpus = 0
+        console(guest, f'USER DSCONNECT LOGOFF AS {guest.userid}')
+    elif state == 'paused':
+        console(guest, f'{guest.userid} STOPPED (paused by CP)')
+    elif guest.state == 'paused' and state == 'on':
+        console(guest, f'{guest.userid} RESUMED')
+    guest.state = state
+
+
+def managed_on(req):
+    """The request's guest, which this connector must manage."""
+    return req.model.managed(req.member, req.params['userid'])
+
+
+def next_vdev(guest, start):
+    used = {int(v, 16) for v in list(guest.disks) + list(guest.nics)}
+    vdev = start
+    while vdev in used:
+        vdev += 1
+    return f'{vdev:04X}'
+
+
+def add_minidisks(model, guest, disk_list, first_boot=False):
+    """Minidisks for disk_list, all or none; the list back with vdevs."""
+    planned, needed = [], {}
+    for disk in disk_list:
+        pool = (disk.get('disk_pool') or model.disk_pool).upper()
+        model.pool(pool)
+        units = model.units_for(pool, disk['size'])
+        needed[pool] = needed.get(pool, 0) + units
+        planned.append((disk, pool, units))
+    for pool, units in needed.items():
+        free = model.pools[pool].total_units - model.pool_used(pool)
+        if units > free:
+            raise errors.sdk(
+                'guest', 2, msg=f'Image_Disk_Create_DM: disk pool {pool} '
+                f'has {free} free units, {units} needed (SMAPI rc 596 rs '
+                f'3: not enough space)')
+    answer = []
+    for disk, pool, units in planned:
+        if disk.get('is_boot_disk') and zmodel.ROOT_VDEV not in guest.disks:
+            vdev = zmodel.ROOT_VDEV
+        else:
+            vdev = disk.get('vdev') or next_vdev(
+                guest, int(zmodel.ROOT_VDEV, 16) + 1)
+        guest.disks[vdev.upper()] = zmodel.Minidisk(
+            vdev.upper(), pool, units, format=disk.get('format') or '')
+        answer.append(dict(disk, vdev=vdev.upper(), disk_pool=pool))
+    return answer
+
+
+def user_direct(guest):
+    """The directory entry, as Image_Query_DM shows it."""
+    lines = [f'USER {guest.userid} NOLOG {guest.memory_mb}M '
+             f'{guest.max_mem_mb}M G',
+             f'INCLUDE {guest.profile}',
+             f'COMMAND DEFINE CPU 00-{guest.vcpus - 1:02X}' if guest.vcpus > 1
+             else 'CPU 00 BASE',
+             f'MACHINE ESA {guest.max_cpu}']
+    for disk in guest.disks.values():
+        device = '3390' if disk.pool.startswith('ECKD') else '9336'
+        lines.append(f'MDISK {disk.vdev} {device} T-DISK {disk.units} '
+                     f'{disk.pool.split(":")[1]} MR')
+    for nic in guest.nics.values():
+        lan = f' LAN SYSTEM {nic.vswitch}' if nic.vswitch else ''
+        lines.append(f'NICDEF {nic.vdev} TYPE QDIO{lan} MACID '
+                     f'{nic.mac.replace(":", "")[-6:].upper()}')
+    return lines
+
+
+def define_foreign(model, member, data):
+    """A guest someone else defined (and perhaps logged on)."""
+    userid = data['userid'].upper()
+    if userid in model.guests:
+        raise ValueError(f'{userid} is already defined')
+    guest = zmodel.Guest(userid, int(data.get('vcpus', 1)),
+                         int(data.get('memory_mb', 1024)),
+                         max_cpu=DEFAULT_MAX_CPU,
+                         max_mem_mb=memory_mb(DEFAULT_MAX_MEM, 'max_mem'))
+    add_minidisks(model, guest, [{'size': data.get('root', '1g'),
+                                  'is_boot_disk': True}])
+    model.guests[userid] = guest
+    set_state(model, guest, member, data.get('state', 'on'))
+    return {'userid': userid, 'state': guest.state}
+
+
+# -- the guest routes --------------------------------------------------
+
+@api.route('POST', '/guests', schema=schemas.create,
+           extra_status=errors.ALREADY_EXISTS)
+def create(req):
+    spec = req.body['guest']
+    model, userid = req.model, spec['userid'].upper()
+    if userid in model.guests:
+        raise errors.smapi('Image_Create_DM', 400, 8,
+                           f'HCPDIR... {userid} is already defined')
+    max_cpu = spec.get('max_cpu', DEFAULT_MAX_CPU)
+    max_mem = memory_mb(spec.get('max_mem', DEFAULT_MAX_MEM), 'max_mem')
+    if spec['vcpus'] > max_cpu:
+        raise errors.invalid(f"vcpus {spec['vcpus']} exceed max_cpu "
+                             f"{max_cpu}")
+    if spec['memory'] > max_mem:
+        raise errors.invalid(f"memory {spec['memory']}M exceeds max_mem "
+                             f"{max_mem}M")
+    guest = zmodel.Guest(userid, spec['vcpus'], spec['memory'], max_cpu,
+                         max_mem, profile=(spec.get('user_profile') or
+                                           'OSDFLT').upper())
+    disks = add_minidisks(model, guest, spec.get('disk_list') or [])
+    model.guests[userid] = guest
+    req.member.registry.append(userid)
+    return disks
+
+
+@api.route('GET', '/guests', smapi=False)
+def list_guests(req):
+    return list(req.member.registry)
+
+
+@api.route('GET', '/guests/stats', query_schema=schemas.userid_list_array_query)
+def stats(req):
+    userids = [u.upper() for u in
+               ','.join(req.query.get('userid', [])).replace(' ', '')
+               .strip(',').split(',') if u]
+    guests = [req.model.managed(req.member, u) for u in userids]
+    now = time.time()
+    return {g.userid: {
+        'guest_cpus': g.active_vcpus,
+        'used_cpu_time_us': g.cpu_time_us(now),
+        'elapsed_cpu_time_us': int((now - g.logon_time) * 1e6),
+        'min_cpu_count': 0, 'max_cpu_limit': g.max_cpu * 100,
+        'samples_cpu_in_use': 0, 'samples_cpu_delay': 0,
+        'used_mem_kb': g.memory_mb * 1024, 'max_mem_kb': g.max_mem_mb * 1024,
+        'min_mem_kb': 0, 'shared_mem_kb': 0,
+    } for g in guests if power_state(g, req.member) == 'on'}
+
+
+@api.route('GET', '/guests/{userid}', extra_status=errors.NOT_FOUND)
+def definition(req):
+    return {'user_direct': user_direct(managed_on(req))}
+
+
+@api.route('GET', '/guests/{userid}/user_direct',
+           query_schema=schemas.userid_list_query,
+           extra_status=errors.NOT_FOUND)
+def get_user_direct(req):
+    return {'user_direct': user_direct(managed_on(req))}
+
+
+@api.route('DELETE', '/guests/{userid}')
+def delete(req):
+    model, member = req.model, req.member
+    userid = req.params['userid'].upper()
+    if userid not in member.registry:
+        if userid in model.guests:      # someone else's guest
+            raise errors.not_found(f"Guest '{userid}'", 'guest')
+        return ''                       # gone already: nothing to do
+    member.registry.remove(userid)
+    guest = model.guests.pop(userid, None)
+    if guest is not None:
+        for vswitch in model.vswitches.values():
+            vswitch.grants.pop(userid, None)
+        for fcp in member.fcps.values():
+            if fcp.userid == userid:
+                fcp.userid, fcp.connections = '', 0
+    return ''
+
+
+@api.route('GET', '/guests/{userid}/power_state',
+           query_schema=schemas.userid_list_query,
+           extra_status=errors.NOT_FOUND)
+def get_power_state(req):
+    return power_state(managed_on(req), req.member)
+
+
+@api.route('GET', '/guests/{userid}/power_state_real',
+           query_schema=schemas.userid_list_query,
+           extra_status=errors.NOT_FOUND)
+def get_power_state_real(req):
+    # Asked of CP directly: any guest of the directory, managed or not.
+    return power_state(req.model.guest(req.params['userid']), req.member)
+
+
+@api.route('GET', '/guests/{userid}/info',
+           query_schema=schemas.userid_list_query,
+           extra_status=errors.NOT_FOUND)
+def info(req):
+    guest = managed_on(req)
+    state = power_state(guest, req.member)
+    on = state == 'on'
+    return {'power_state': state,
+            'max_mem_kb': guest.max_mem_mb * 1024,
+            'mem_kb': guest.memory_mb * 1024 if on else 0,
+            'num_cpu': guest.vcpus,
+            'cpu_time_us': guest.cpu_time_us() if on else 0,
+            'online_cpu_num': guest.active_vcpus if on else 0,
+            'os_distro': guest.os_version if on else '',
+            'kernel_info': ''}
+
+
+@api.route('POST', '/guests/{userid}/disks', schema=schemas.create_disks)
+def create_disks(req):
+    guest = managed_on(req)
+    return add_minidisks(req.model, guest,
+                         req.body['disk_info'].get('disk_list') or [])
+
+
+@api.route('DELETE', '/guests/{userid}/disks', schema=schemas.delete_disks)
+def delete_disks(req):
+    guest = managed_on(req)
+    for vdev in req.body['vdev_info'].get('vdev_list') or []:
+        # A disk that is not there is what the caller wants: no error.
+        guest.disks.pop(vdev.upper(), None)
+    return ''
+
+
+@api.route('PUT', '/guests/{userid}/disks', schema=schemas.config_minidisks)
+def config_disks(req):
+    """Format and mount minidisks; entries without a vdev take the
+    non-root disks in order, as nova's driver sends its ephemerals."""
+    guest = managed_on(req)
+    extra = [d for v, d in sorted(guest.disks.items())
+             if v != zmodel.ROOT_VDEV]
+    for n, spec in enumerate(req.body['disk_info'].get('disk_list') or []):
+        vdev = spec.get('vdev')
+        disk = guest.disks.get(vdev.upper()) if vdev else (
+            extra[n] if n < len(extra) else None)
+        if disk is None:
+            raise errors.sdk('notExist', 2, 'guest',
+                             msg=f'minidisk {vdev or n} of {guest.userid}')
+        disk.format = spec.get('format') or disk.format
+        disk.mount = spec.get('mntdir') or disk.mount
+    return ''
+
+
+# -- actions -------------------------------------------------------------
+
+def _active(req, guest):
+    """409 unless the guest is logged on to this member."""
+    if power_state(guest, req.member) != 'on':
+        raise errors.sdk('conflict', 1, 'guest', userid=guest.userid)
+
+
+def _off_refused(guest, action):
+    # The connector checks the power state itself before a pause or an
+    # unpause, and reuses its capture message for it (rs 5).
+    raise errors.sdk('guest', 5, userid=guest.userid,
+                     msg=f'The vm {guest.userid} is powered off, please '
+                     f'start up it before {action}')
+
+
+def _not_active(api_name, guest):
+    return errors.smapi(api_name, 200, 12,
+                        f'HCPCQU045E {guest.userid} not logged on')
+
+
+@api.action('start', schema=schemas.start)
+def start(req):
+    guest = managed_on(req)
+    if guest.state != 'off' and guest.member != req.member.name:
+        raise errors.smapi('Image_Activate', 200, 8,
+                           f'{guest.userid} - SSI: logged on at '
+                           f'{guest.member}')
+    if guest.state == 'off':
+        set_state(req.model, guest, req.member, 'on')
+    return ''
+
+
+def _log_off(req, shutdown):
+    guest = managed_on(req)
+    if power_state(guest, req.member) == 'on':
+        if shutdown:
+            console(guest, 'Received signal SHUTDOWN', 'System halted')
+        set_state(req.model, guest, req.member, 'off')
+    return ''
+
+
+@api.action('stop', schema=schemas.stop)
+def stop(req):
+    return _log_off(req, shutdown=False)
+
+
+@api.action('softstop', schema=schemas.softstop)
+def softstop(req):
+    return _log_off(req, shutdown=True)
+
+
+@api.action('pause')
+def pause(req):
+    guest = managed_on(req)
+    if power_state(guest, req.member) != 'on':
+        _off_refused(guest, 'pause')
+    set_state(req.model, guest, req.member, 'paused')
+    return ''
+
+
+@api.action('unpause')
+def unpause(req):
+    guest = managed_on(req)
+    if power_state(guest, req.member) != 'on':
+        _off_refused(guest, 'unpause')
+    set_state(req.model, guest, req.member, 'on')
+    return ''
+
+
+@api.action('reboot')
+def reboot(req):
+    """Soft: the guest shuts down and IPLs again."""
+    guest = managed_on(req)
+    if power_state(guest, req.member) != 'on':
+        raise _not_active('Image_Recycle', guest)
+    console(guest, 'Received signal SHUTDOWN (reboot)')
+    set_state(req.model, guest, req.member, 'off')
+    set_state(req.model, guest, req.member, 'on')
+    return ''
+
+
+@api.action('reset')
+def reset(req):
+    """Hard: log off (a logged-off guest is fine) and log on again."""
+    guest = managed_on(req)
+    if guest.state != 'off' and guest.member != req.member.name:
+        raise _not_active('Image_Deactivate', guest)
+    set_state(req.model, guest, req.member, 'off')
+    set_state(req.model, guest, req.member, 'on')
+    return ''
+
+
+@api.action('get_console_output')
+def get_console_output(req):
+    guest = managed_on(req)
+    return ''.join(line + '\n' for line in guest.console)
+
+
+@api.action('register_vm', schema=schemas.register_vm)
+def register_vm(req):
+    """Take a guest of the directory into this connector's database."""
+    userid = req.params['userid'].upper()
+    guest = req.model.guest(userid)
+    if userid not in req.member.registry:
+        req.member.registry.append(userid)
+    guest.os_version = guest.os_version or req.body['meta']
+    return ''
+
+
+@api.action('deregister_vm', schema=schemas.deregister_vm)
+def deregister_vm(req):
+    guest = managed_on(req)
+    req.member.registry.remove(guest.userid)
+    return ''
+
+
+@api.action('resize_cpus', schema=schemas.resize_cpus)
+def resize_cpus(req):
+    """The directory's CPU count: it counts from the next logon."""
+    guest = managed_on(req)
+    count = req.body['cpu_cnt']
+    if count > guest.max_cpu:
+        raise errors.sdk('conflict', 4, 'guest', userid=guest.userid,
+                         req=count, max=guest.max_cpu)
+    guest.vcpus = count
+    return ''
+
+
+@api.action('live_resize_cpus', schema=schemas.resize_cpus)
+def live_resize_cpus(req):
+    guest = managed_on(req)
+    _active(req, guest)
+    count = req.body['cpu_cnt']
+    if count < guest.active_vcpus:
+        raise errors.sdk('conflict', 2, 'guest', userid=guest.userid,
+                         active=guest.active_vcpus, req=count)
+    if count > guest.max_cpu:
+        raise errors.sdk('conflict', 4, 'guest', userid=guest.userid,
+                         req=count, max=guest.max_cpu)
+    guest.vcpus = guest.active_vcpus = count
+    return ''
+
+
+@api.action('resize_mem', schema=schemas.resize_mem)
+def resize_mem(req):
+    guest = managed_on(req)
+    size = memory_mb(req.body['size'], 'size')
+    if size > guest.max_mem_mb:
+        raise errors.sdk('conflict', 20, 'guest', userid=guest.userid,
+                         req=size, max=guest.max_mem_mb)
+    guest.memory_mb = size
+    return ''
+
+
+@api.action('live_resize_mem', schema=schemas.resize_mem)
+def live_resize_mem(req):
+    guest = managed_on(req)
+    _active(req, guest)
+    size = memory_mb(req.body['size'], 'size')
+    if size < guest.memory_mb:
+        raise errors.sdk('conflict', 18, 'guest', userid=guest.userid,
+                         active=guest.memory_mb, req=size)
+    reserved = guest.max_mem_mb - guest.memory_mb
+    if size - guest.memory_mb > reserved:
+        raise errors.sdk('conflict', 21, 'guest', userid=guest.userid,
+                         inc=size - guest.memory_mb, max=reserved)
+    guest.memory_mb = size
+    return ''
+
+
+@api.action('grow_root_volume', schema=schemas.grow_root_volume)
+def grow_root_volume(req):
+    managed_on(req)
+    return ''
+
+
+@api.action('live_migrate_vm', schema=schemas.live_migrate_vm)
+def live_migrate_vm(req):
+    """VMRELOCATE: 'test' checks eligibility, 'move' relocates.
+
+    The connector database stays as it is: the caller deregisters the guest
+    on the source and registers it on the destination.
+    """
+    model, guest = req.model, managed_on(req)
+    _active(req, guest)
+    destination = req.body['destination'].upper()
+    operation = (req.body.get('operation') or 'move').lower()
+    refuse = _relocation_refusal(model, guest, destination)
+    if refuse:
+        raise errors.smapi('VMRELOCATE', 99, 104,
+                           f'HCPRLH1940E {guest.userid} is not relocated '
+                           f'from {guest.member} to {destination}: {refuse}')
+    if operation == 'move':
+        source = guest.member
+        guest.member = destination
+        console(guest, f'HCPRLH1822I Relocation of {guest.userid} from '
+                f'{source} to {destination} completed')
+    return ''
+
+
+def _relocation_refusal(model, guest, destination):
+    """Why VMRELOCATE refuses, or ''."""
+    if not model.ssi_name:
+        return 'HCPRLH1944E the system is not a member of an SSI cluster'
+    if destination not in model.members:
+        return f'HCPRLH1942E {destination} is not a member of the cluster'
+    if destination == guest.member:
+        return f'HCPRLH1941E {guest.userid} is already on {destination}'
+    if guest.state == 'paused':
+        return 'HCPRLL1813I the guest is stopped (paused)'
+    used = sum(g.memory_mb for g in model.guests.values()
+               if g.state != 'off' and g.member == destination)
+    free = model.member(destination).memory_mb - used
+    if guest.memory_mb > free:
+        return (f'HCPRLL1813I {destination} has {free} MB of storage free, '
+                f'{guest.memory_mb} MB needed')
+    return ''
