@@ -11,12 +11,12 @@ controls.
 import contextlib
 import time
 
-import requests
 import zhmcclient
 
 from nova_ibmz.sim import tls
 from nova_ibmz.sim.hmc import model
 from nova_ibmz.sim.hmc import server
+from tests import simctl
 
 USERID = 'openstack'
 PASSWORD = 'openstack-sim'
@@ -31,30 +31,8 @@ INSTANT_JOBS = dict.fromkeys(FAST_JOBS, 0.0)
 SLOW_JOBS = dict(FAST_JOBS, start=1.5, stop=1.0)
 
 
-class Controls:
-    """The simulator's /_sim/ test controls."""
-
-    def __init__(self, hmc_server):
-        self.url = hmc_server.url + '/_sim'
-        self.http = requests.Session()
-        # Per request: a session's verify loses to REQUESTS_CA_BUNDLE.
-        self.ca_file = str(hmc_server.certs.ca_file)
-
-    def call(self, method, path, json=None):
-        reply = self.http.request(method, self.url + path, json=json,
-                                  verify=self.ca_file, timeout=10)
-        reply.raise_for_status()
-        return reply.json()
-
-    def requests(self, since=0):
-        return self.call('GET', f'/requests?since={since}')['requests']
-
-    def last_seq(self):
-        entries = self.requests()
-        return entries[-1]['seq'] if entries else 0
-
-    def fault(self, **rule):
-        return self.call('POST', '/faults', rule)
+class Controls(simctl.Controls):
+    """The HMC simulator's /_sim/ test controls."""
 
     def set_properties(self, uri, **properties):
         return self.call('POST', '/properties',

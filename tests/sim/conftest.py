@@ -1,11 +1,13 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""Fixtures: a simulator per test, its controls, real zhmcclient clients."""
+"""Fixtures: a simulator per test, its controls and clients (real
+zhmcclient sessions for the HMC, REST calls for the Cloud Connector)."""
 
 import pytest
 
 from tests import hmcsim
+from tests import zvmsim
 
 
 @pytest.fixture(scope='session')
@@ -41,3 +43,28 @@ def session(hmc_server):
 @pytest.fixture
 def cpc(session):
     return hmcsim.cpc(session)
+
+
+@pytest.fixture
+def connectors(tmp_path):
+    """One Cloud Connector simulator with token auth."""
+    with zvmsim.serve(tmp_path) as servers:
+        yield servers
+
+
+@pytest.fixture
+def zvm(connectors):
+    """A client of the connector."""
+    return zvmsim.Client(connectors[0])
+
+
+@pytest.fixture
+def zvm_controls(connectors):
+    return zvmsim.Controls(connectors[0])
+
+
+@pytest.fixture
+def ssi(tmp_path):
+    """Two SSI members' connectors over one cluster."""
+    with zvmsim.serve(tmp_path, members=2) as servers:
+        yield servers

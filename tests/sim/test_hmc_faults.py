@@ -212,7 +212,7 @@ def test_invalid_fault_rejected(hmc_server, controls, rule, words):
     """An invalid rule gets 400 with a message that says what is wrong,
     and is not added."""
     reply = controls.http.post(controls.url + '/faults', json=rule,
-                               verify=controls.ca_file, timeout=10)
+                               verify=controls.verify, timeout=10)
     assert reply.status_code == 400
     assert words in reply.json()['message']
     assert controls.call('GET', '/faults') == {'faults': []}
@@ -221,7 +221,7 @@ def test_invalid_fault_rejected(hmc_server, controls, rule, words):
 def test_fault_body_not_json(hmc_server, controls):
     """A body that is not JSON at all is a 400 too."""
     reply = controls.http.post(controls.url + '/faults', data=b'{nope',
-                               verify=controls.ca_file, timeout=10)
+                               verify=controls.verify, timeout=10)
     assert reply.status_code == 400
     assert reply.json()['message']
 
