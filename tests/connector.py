@@ -4,6 +4,8 @@
 """A z/VM driver on the Cloud Connector simulator, served on 127.0.0.1."""
 
 import atexit
+import shutil
+import tempfile
 
 from nova_ibmz.conf import types
 from nova_ibmz.conf import zvm as zvm_conf
@@ -13,6 +15,17 @@ from nova_ibmz.zvm import driver as zvm_driver
 
 ADMIN_TOKEN = 'sim-admin-token'
 _server = None
+_image_dir = None
+
+
+def new_model():
+    """An empty single-system cluster (ZVMSIM1).  Its image repository is
+    the process's one directory, which a new model empties."""
+    global _image_dir
+    if _image_dir is None:
+        _image_dir = tempfile.mkdtemp(prefix='nova-ibmz-zvm-connector-')
+        atexit.register(shutil.rmtree, _image_dir, ignore_errors=True)
+    return model.Model(image_dir=_image_dir)
 
 
 def server():
@@ -20,7 +33,7 @@ def server():
     global _server
     if _server is None:
         _server = zvm_server.ConnectorServer(
-            model.Model(), admin_token=ADMIN_TOKEN).start()
+            new_model(), admin_token=ADMIN_TOKEN).start()
         atexit.register(_server.stop)
     return _server
 
@@ -31,8 +44,14 @@ def config(url):
                               admin_token=ADMIN_TOKEN, connector_timeout=10)
 
 
+def fresh(sim):
+    """The simulator with a new, empty model (and its system ZVMSIM1)."""
+    sim.model = new_model()
+    sim.member_name = next(iter(sim.model.members))
+    return sim
+
+
 def driver(virtapi):
     """A driver on the simulator, whose model starts empty each time."""
-    sim = server()
-    sim.model = model.Model()
+    sim = fresh(server())
     return zvm_driver.ZVMDriver(virtapi, config=config(sim.url))

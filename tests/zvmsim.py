@@ -12,13 +12,61 @@ assert the codes exactly.
 import contextlib
 
 import requests
+from zvmsdk import returncode
 
+from nova_ibmz.sim.zvm import guests
 from nova_ibmz.sim.zvm import model
 from nova_ibmz.sim.zvm import server
 from tests import simctl
 
 ADMIN_TOKEN = 'sim-admin-token-for-tests'
 Controls = simctl.Controls
+# webob's explanation of a 401, the errmsg of the real server's 401s.
+UNAUTHORIZED = server.UNAUTHORIZED
+
+
+def ok(output=''):
+    """The envelope of a success."""
+    return {'overallRC': 0, 'rc': 0, 'rs': 0, 'modID': None, 'errmsg': '',
+            'output': output}
+
+
+def sdk_error(kind, rs, mod=None, **fields):
+    """The envelope of an error of the connector's own table, read from
+    zvmsdk.returncode (not from the simulator): kind 'notExist',
+    'conflict', 'guest', ...; mod where the table leaves the modID open."""
+    codes, messages = returncode.errors[kind][:2]
+    mod_id = codes['modID'] if codes['modID'] is not None else \
+        returncode.ModRCs[mod]
+    return {'overallRC': codes['overallRC'], 'rc': codes['rc'], 'rs': rs,
+            'modID': mod_id, 'errmsg': messages[rs] % fields, 'output': ''}
+
+
+def web_error(status, errmsg):
+    """The web layer's envelope (zvmsdk.sdkwsgi: SdkWsgify, FaultWrapper)."""
+    return {'overallRC': 400, 'rc': 400, 'rs': status, 'modID': 120,
+            'errmsg': errmsg, 'output': ''}
+
+
+def codes(envelope):
+    """(overallRC, rc, rs, modID) of an envelope."""
+    return (envelope['overallRC'], envelope['rc'], envelope['rs'],
+            envelope['modID'])
+
+
+def add_guest(cluster, userid, vcpus=1, memory_mb=1024, state='off',
+              member=None, managed=True, root='1g'):
+    """A guest in the directory (with a root minidisk of size root), in
+    member's connector database when managed, logged on to member (the
+    first by default) unless state is 'off'."""
+    with cluster.lock:
+        system = cluster.member(member or next(iter(cluster.members)))
+        guests.define_foreign(cluster, system, {
+            'userid': userid, 'vcpus': vcpus, 'memory_mb': memory_mb,
+            'state': state, 'root': root})
+        if managed:
+            system.registry.append(userid.upper())
+        cluster.changed()
 
 
 @contextlib.contextmanager
@@ -65,13 +113,24 @@ class Client:
         return reply
 
     def call(self, method, path, body=None, token=True):
+        """(HTTP status, the JSON body) of a request with a JSON body; the
+        body's text when it is no JSON (webob's error pages)."""
+        reply = self.raw(method, path, json=body, token=token)
+        try:
+            return reply.status_code, reply.json()
+        except ValueError:
+            return reply.status_code, reply.text
+
+    def raw(self, method, path, token=True, headers=None, **kwargs):
+        """The requests.Response, with the auth token unless token is
+        False; kwargs (json, data) as requests takes them."""
         if token and self.token is None:
             self.new_token()
-        headers = {'X-Auth-Token': self.token} if token else {}
-        reply = self.http.request(method, self.url + path, json=body,
-                                  headers=headers, verify=self.verify,
-                                  timeout=30)
-        return reply.status_code, reply.json()
+        headers = dict(headers or {})
+        if token:
+            headers['X-Auth-Token'] = self.token
+        return self.http.request(method, self.url + path, headers=headers,
+                                 verify=self.verify, timeout=30, **kwargs)
 
     def ok(self, method, path, body=None):
         """The output of a call that must succeed."""

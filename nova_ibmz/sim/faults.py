@@ -64,6 +64,7 @@ def parse_rule(body, rule_cls=Rule):
     for field in ('method', 'path'):
         if not isinstance(body.get(field), str):
             raise InvalidFault(f'{field!r} is required (a string)')
+    _check_types(body)
     try:
         re.compile(body['path'])
     except re.error as e:
@@ -78,6 +79,30 @@ def parse_rule(body, rule_cls=Rule):
     if not isinstance(rule.after, int) or rule.after < 0:
         raise InvalidFault("'after' must be a whole number >= 0")
     return rule
+
+
+def whole_number(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_types(body):
+    """The shared fields' types, so that a rule cannot break the answers
+    it applies to."""
+    for field in ('times', 'after'):
+        if field in body and not whole_number(body[field]):
+            raise InvalidFault(f'{field!r} must be a whole number')
+    status = body.get('status')
+    if status is not None and not (whole_number(status) and
+                                   100 <= status <= 599):
+        raise InvalidFault("'status' must be an HTTP status (100 to 599)")
+    latency = body.get('latency_ms')
+    if latency is not None and not (
+            isinstance(latency, (int, float)) and
+            not isinstance(latency, bool) and latency > 0):
+        raise InvalidFault("'latency_ms' must be a number of milliseconds "
+                           "above 0")
+    if not isinstance(body.get('drop', False), bool):
+        raise InvalidFault("'drop' must be true or false")
 
 
 class Faults:

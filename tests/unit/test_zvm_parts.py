@@ -16,12 +16,13 @@ import requests_mock
 
 from nova_ibmz.common.exception import ConfigurationError
 from nova_ibmz.common.exception import HypervisorUnreachable
-from nova_ibmz.sim.zvm import model
+from nova_ibmz.sim.zvm import guests as sim_guests
 from nova_ibmz.zvm import client
 from nova_ibmz.zvm import driver as zvm_driver
 from nova_ibmz.zvm import guest
 from nova_ibmz.zvm import host as zvm_host
 from tests import connector
+from tests.zvmsim import add_guest
 
 objects.register_all()
 
@@ -54,9 +55,18 @@ class Traffic:
 @pytest.fixture
 def sim():
     """The shared simulator, with an empty model for this test."""
-    server = connector.server()
-    server.model = model.Model()
-    return server
+    return connector.fresh(connector.server())
+
+
+def name_host(sim, name):
+    """Give the simulated z/VM system another name (before any guest
+    logs on to it)."""
+    with sim.model.lock:
+        system = sim.model.members.pop(sim.member_name)
+        system.name = name
+        sim.model.members[name] = system
+    sim.member_name = name
+    return system
 
 
 def new_client(sim, admin_token=connector.ADMIN_TOKEN):
@@ -120,7 +130,8 @@ def test_expired_token_is_renewed_once(sim, cc, traffic):
     cc.get('/host')
     old_token = traffic.exchanges[0]['issued']
     traffic.exchanges.clear()
-    sim.expire_tokens()
+    with sim.model.lock:
+        sim.model.token_generation += 1     # every token expires
     assert cc.get('/guests') == []
     assert traffic.summary() == [('GET', '/guests', 401),
                                  ('POST', '/token', 200),
@@ -225,6 +236,10 @@ def test_answer_without_envelope(answer):
 
 
 def test_not_found_keeps_the_connector_codes(sim, cc):
+    # In the connector's database but gone from the directory: the SDK's
+    # own 404 for it (rs 3).
+    with sim.model.lock:
+        sim.member.registry.append('NOSUCH')
     with pytest.raises(client.ConnectorNotFound) as e:
         cc.get('/guests/NOSUCH/power_state')
     error = e.value
@@ -237,10 +252,14 @@ def test_not_found_keeps_the_connector_codes(sim, cc):
         'modID 10: ')
 
 
-def test_unknown_route_is_not_found_of_the_web_layer(cc):
-    with pytest.raises(client.ConnectorNotFound) as e:
+def test_unknown_route_is_an_answer_without_envelope(sim, cc):
+    """The real server's routing answers webob's 404 page, which is HTML
+    for the Accept: */* that requests sends: no envelope."""
+    with pytest.raises(HypervisorUnreachable) as e:
         cc.get('/no/such/route')
-    assert (e.value.rs, e.value.mod_id) == (404, 120)
+    assert str(e.value).startswith(
+        f"{sim.url}: GET /no/such/route: HTTP 404 without a JSON envelope: "
+        f"'<html>")
 
 
 @pytest.mark.parametrize('status, rcs, not_found', [
@@ -271,25 +290,36 @@ def test_error_envelopes(status, rcs, not_found):
 
 @pytest.mark.parametrize('cp_state, state', [
     ('on', power_state.RUNNING),
+    ('paused', power_state.RUNNING),    # the connector says "on"
     ('off', power_state.SHUTDOWN),
     ('unknown', power_state.NOSTATE),
 ])
-def test_get_info(sim, driver, zvm_names, cp_state, state):
-    sim.model.add_guest(model.Guest('OS000001', 2, 2048, cp_state))
-    sim.model.add_guest(model.Guest('OS000002', 1, 1024,
-                                    'off' if cp_state == 'on' else 'on'))
+def test_get_info(sim, driver, zvm_names, monkeypatch, cp_state, state):
+    if cp_state == 'unknown':
+        # A state the connector of 1.6.3 never answers (it knows on and
+        # off only): the driver must not guess.
+        monkeypatch.setattr(sim_guests, 'power_state',
+                            lambda guest, member: 'unknown')
+    add_guest(sim.model, 'OS000001', 2, 2048,
+              state='on' if cp_state == 'unknown' else cp_state)
+    add_guest(sim.model, 'OS000002', 1, 1024,
+              state='on' if cp_state == 'off' else 'off')
     assert driver.get_info(instance(1)).state == state
 
 
 def test_get_info_follows_the_guest(sim, driver, zvm_names):
-    sim.model.add_guest(model.Guest('OS00001F', 2, 2048, 'off'))
+    add_guest(sim.model, 'OS00001F', 2, 2048, state='off')
     assert driver.get_info(instance(31)).state == power_state.SHUTDOWN
-    sim.model.guest('os00001f').power_state = 'on'
+    with sim.model.lock:
+        sim_guests.set_state(sim.model, sim.model.guest('os00001f'),
+                             sim.member, 'on')
     assert driver.get_info(instance(31)).state == power_state.RUNNING
 
 
 def test_get_info_of_a_missing_guest(sim, driver, zvm_names):
-    sim.model.add_guest(model.Guest('OS000001', 2, 2048, 'on'))
+    add_guest(sim.model, 'OS000001', 2, 2048, state='on')
+    # Defined and logged on, but not the connector's: missing too.
+    add_guest(sim.model, 'OS000002', 2, 2048, state='on', managed=False)
     missing = instance(2)
     with pytest.raises(nova_exception.InstanceNotFound) as e:
         driver.get_info(missing)
@@ -303,12 +333,14 @@ def test_userid_is_upper_case(zvm_names):
 def test_list_instances_lower_case(sim, driver):
     assert driver.list_instances() == []
     for userid in ('OS00000A', 'OS000001'):
-        sim.model.add_guest(model.Guest(userid, 1, 1024, 'off'))
-    assert driver.list_instances() == ['os000001', 'os00000a']
+        add_guest(sim.model, userid)
+    add_guest(sim.model, 'OS0000FE', managed=False)   # someone else's
+    # In no particular order: the real connector lists a set difference.
+    assert sorted(driver.list_instances()) == ['os000001', 'os00000a']
 
 
 def test_guests_names_through_the_client(sim, cc):
-    sim.model.add_guest(model.Guest('OS0000FF', 1, 1024, 'on'))
+    add_guest(sim.model, 'OS0000FF', state='on')
     assert guest.Guests(cc).names() == ['os0000ff']
 
 
@@ -316,43 +348,43 @@ def test_guests_names_through_the_client(sim, cc):
 
 
 @pytest.fixture
-def counted_host_info(sim, driver, monkeypatch):
-    """How many GET /host requests the simulator answered.
+def host_reads(sim, driver):
+    """How many GET /host requests the simulator answers from now on.
 
     After the driver fixture, which gives the simulator its model.
     """
-    calls = []
-    real = sim.model.host_info
+    logged = sim.log.since()
+    seq = logged[-1]['seq'] if logged else 0
 
-    def host_info():
-        calls.append(1)
-        return real()
-
-    monkeypatch.setattr(sim.model, 'host_info', host_info)
-    return calls
+    def count():
+        return sum(1 for e in sim.log.since(seq)
+                   if (e['method'], e['path']) == ('GET', '/host'))
+    return count
 
 
-def test_get_available_resource_from_get_host(sim, driver,
-                                              counted_host_info):
-    system = sim.model.system
-    system.name, system.vcpus, system.memory_mb = 'ZVMTEST2', 12, 65536
-    system.disk_total_gb, system.version = 500, '7.4.0'
-    sim.model.add_guest(model.Guest('OS000001', 2, 2048, 'on'))
-    sim.model.add_guest(model.Guest('OS000002', 3, 4096, 'on'))
-    sim.model.add_guest(model.Guest('OS000003', 8, 8192, 'off'))
+def test_get_available_resource_from_get_host(sim, driver, host_reads):
+    system = name_host(sim, 'ZVMTEST2')
+    with sim.model.lock:
+        system.vcpus, system.memory_mb, system.version = 12, 65536, '7.4.0'
+        # The connector's disk pool: 500 GB of 1457 cylinders each.
+        sim.model.pools['ECKD:POOL1'].total_units = 500 * 1457
+    # Root disks of 10 GB, 14,564 cylinders each: 30 GB in use.
+    add_guest(sim.model, 'OS000001', 2, 2048, state='on', root='10g')
+    add_guest(sim.model, 'OS000002', 3, 4096, state='on', root='10g')
+    add_guest(sim.model, 'OS000003', 8, 8192, state='off', root='10g')
     resources = driver.get_available_resource('ZVMTEST2')
-    assert len(counted_host_info) == 1
+    assert host_reads() == 1
     assert {k: v for k, v in resources.items() if k != 'cpu_info'} == {
         'vcpus': 12,
         'memory_mb': 65536,
         'local_gb': 500,
         'vcpus_used': 5,
         'memory_mb_used': 6144,
-        'local_gb_used': 0,
+        'local_gb_used': 30,
         'hypervisor_type': 'zvm',
         'hypervisor_version': 740,
         'hypervisor_hostname': 'ZVMTEST2',
-        'disk_available_least': 500,
+        'disk_available_least': 470,
         'supported_instances': [('s390x', 'zvm', 'hvm')],
         'numa_topology': None,
     }
@@ -360,29 +392,28 @@ def test_get_available_resource_from_get_host(sim, driver,
         'architecture': 's390x', 'cec_model': '8561'}
 
 
-def test_get_available_nodes_is_the_system_name(sim, driver,
-                                                counted_host_info):
-    sim.model.system.name = 'ZVMNODE7'
+def test_get_available_nodes_is_the_system_name(sim, driver, host_reads):
+    name_host(sim, 'ZVMNODE7')
     assert driver.get_available_nodes() == ['ZVMNODE7']
     assert driver.get_available_nodes(refresh=True) == ['ZVMNODE7']
-    assert len(counted_host_info) == 1  # read once, then kept
+    assert host_reads() == 1  # read once, then kept
 
 
 def test_node_name_comes_with_the_first_host_read(sim, cc, traffic):
     zvm = zvm_host.ZVMHost(cc)
-    sim.model.system.name = 'ZVMNODE8'
+    name_host(sim, 'ZVMNODE8')
     assert zvm.resources()['hypervisor_hostname'] == 'ZVMNODE8'
     assert zvm.node == 'ZVMNODE8'
     assert [x[:2] for x in traffic.summary()] == [('POST', '/token'),
                                                   ('GET', '/host')]
 
 
-def test_init_host(sim, driver, zvm_names, counted_host_info):
+def test_init_host(sim, driver, zvm_names, host_reads):
     assert driver.init_host('compute-1') is None
-    assert len(counted_host_info) == 1
+    assert host_reads() == 1
 
 
-def test_init_host_rejects_nova_default_template(driver, counted_host_info):
+def test_init_host_rejects_nova_default_template(driver, host_reads):
     CONF.set_override('instance_name_template', 'instance-%08x')
     try:
         with pytest.raises(ConfigurationError) as e:
@@ -390,7 +421,7 @@ def test_init_host_rejects_nova_default_template(driver, counted_host_info):
     finally:
         CONF.clear_override('instance_name_template')
     assert 'instance_name_template' in str(e.value)
-    assert counted_host_info == []  # checked before asking the connector
+    assert host_reads() == 0  # checked before asking the connector
 
 
 def test_init_host_connector_down(zvm_names):

@@ -23,6 +23,7 @@ import time
 
 from zhmcclient.mock import FakedSession
 
+from nova_ibmz.sim import statefile
 from nova_ibmz.sim.hmc import faults as sim_faults
 from nova_ibmz.sim.hmc import jobs
 from nova_ibmz.sim.hmc import partitions
@@ -55,7 +56,7 @@ class Simulator:
         self.faults = sim_faults.Faults()
         with self.lock:
             if self.state_file and self.state_file.exists():
-                self._load(persist.read_state(self.state_file))
+                self._load(statefile.read_state(self.state_file))
             else:
                 self.reset()
 
@@ -96,9 +97,10 @@ class Simulator:
 
     def save(self):
         """Write the state file if there is one and something changed."""
-        if self.state_file:
-            persist.write_state(self.state_file, self.state())
-        self._dirty = False
+        with self.lock:     # also called by the command after serving
+            if self.state_file:
+                statefile.write_state(self.state_file, self.state())
+            self._dirty = False
 
     def save_if_changed(self):
         if self._dirty:

@@ -6,15 +6,12 @@
 A topology is what ``FakedSession.from_hmc_yaml`` reads.  The simulator
 adds one thing: a console user may carry a ``password``, which is taken out
 before the faked HMC sees it (the HMC never returns passwords).  The state
-file is the same format in JSON (a YAML subset that is fast to write), with
-the simulator's own state (jobs, OS messages, events) beside it.
+file (nova_ibmz.sim.statefile) holds the same format in JSON (a YAML subset
+that is fast to write), with the simulator's own state (jobs, OS messages,
+events) beside it.
 """
 
 import copy
-import json
-import os
-import pathlib
-import tempfile
 import uuid
 
 import yaml
@@ -99,22 +96,3 @@ def _resource(resource):
         if children:
             node[attr] = [_resource(c) for c in children]
     return node
-
-
-def read_state(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def write_state(path, state):
-    """Replace the state file atomically: a killed simulator leaves the old
-    file or the new one, never half of one."""
-    path = pathlib.Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix='.state-')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(state, f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise

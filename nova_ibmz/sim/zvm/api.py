@@ -7,11 +7,17 @@ A Route names its path (with {placeholders}), the function that answers
 it, the request schema of the real server (zvmsdk.sdkwsgi.schemas) and the
 extra status rule its real handler passes to the status mapping.  Routes
 are tried in the real ROUTE_LIST's order, so /guests/stats wins over
-/guests/{userid}; a known path with another method is a 405 and an unknown
-path a 404, both in the web layer's envelope.
+/guests/{userid}, and the first path that matches decides: a known path
+with another method is a 405 and an unknown path a 404, both webob's error
+page (errors.WebPage), not an envelope.
 
-A route function takes a Request and returns the envelope's output; it
-raises errors.ConnectorError for an error envelope.  It runs under the
+The real server checks in this order: the content type of a body (webob's
+400 page), the route (404, 405), the auth token (401), then the handler
+reads the JSON body (400 "Malformed JSON" in the web layer's envelope).
+
+A route function takes a Request and returns the envelope's output (or a
+Raw body, for the one route that answers no envelope); it raises
+errors.ConnectorError for an error envelope.  It runs under the
 model's lock.
 """
 
@@ -40,6 +46,12 @@ class Request:
         """One query parameter's value."""
         values = self.query.get(name)
         return values[0] if values else default
+
+
+@dataclasses.dataclass
+class Raw:
+    """A route's answer that is the whole body, without the envelope."""
+    body: object
 
 
 @dataclasses.dataclass
@@ -95,35 +107,53 @@ def validate(schema, target, is_body=True):
 
 
 def parse(method, raw_path, headers, body):
-    """(path, query, JSON body) of a request, or the web layer's 400."""
+    """(path, query) of a request, or webob's 400 page for a body without
+    a content type."""
     path, _, query = raw_path.partition('?')
     if body and not headers.get('Content-Type'):
-        raise errors.wsgi(
+        raise errors.WebPage(
             400, 'content-type header required when content-length > 0')
-    data = None
-    if body:
-        try:
-            data = json.loads(body)
-        except ValueError as e:
-            raise errors.wsgi(400, f'Malformed JSON: {e}')
     return (urllib.parse.unquote(path),
-            urllib.parse.parse_qs(query, keep_blank_values=True), data)
+            urllib.parse.parse_qs(query, keep_blank_values=True))
+
+
+def parse_json(body):
+    """The JSON body, None for none; the handlers' 400 when malformed."""
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError as e:
+        raise malformed(e)
+
+
+def malformed(error):
+    return errors.wsgi(400, f'Malformed JSON: {error}')
+
+
+def no_body():
+    """What a handler that reads the body says of an empty one."""
+    try:
+        json.loads('')
+    except ValueError as e:
+        return malformed(e)
 
 
 def find(method, path):
     """The route for the request, and its path parameters."""
-    allowed = []
     # Literal paths first: /guests/stats is not a guest named STATS.
     for r in sorted(ROUTES, key=lambda r: r.path.count('{')):
         match = r.regex.match(path)
         if match:
-            if r.method == method:
-                return r, match.groupdict()
-            allowed.append(r.method)
-    if allowed:
-        raise errors.wsgi(405, 'The method specified is not allowed for '
-                          'this resource.')
-    raise errors.wsgi(404, 'The resource could not be found.')
+            # The first path that matches decides, whatever its methods.
+            same = [x for x in ROUTES if x.path == r.path]
+            for x in same:
+                if x.method == method:
+                    return x, match.groupdict()
+            raise errors.WebPage(
+                405, 'The method specified is not allowed for this '
+                'resource.', {'allow': ', '.join(x.method for x in same)})
+    raise errors.WebPage(404)
 
 
 def dispatch(req, r):
@@ -133,17 +163,21 @@ def dispatch(req, r):
         # any, and the query string otherwise.
         validate(r.query_schema, req.params or req.query, is_body=False)
     if r.schema is not None:
-        validate(r.schema, req.body if req.body is not None else {})
+        if req.body is None:
+            raise no_body()     # the handler's json.loads('')
+        validate(r.schema, req.body)
     return r.func(req)
 
 
 @route('POST', '/guests/{userid}/action',
        extra_status=errors.NOT_FOUND_OR_CONFLICT, smapi=False)
 def guest_action(req):
+    if req.body is None:
+        raise no_body()
     body = req.body if isinstance(req.body, dict) else {}
-    name = body.get('action')
-    if not name:
+    if 'action' not in body:
         raise errors.wsgi(400, 'action not exist or is empty')
+    name = body['action']
     act = ACTIONS.get(name)
     if act is None:
         raise errors.wsgi(400, f'action {name} is invalid')

@@ -32,4 +32,11 @@ class Rule(faults.Rule):
 
 
 def parse_rule(body):
-    return faults.parse_rule(body, Rule)
+    rule = faults.parse_rule(body, Rule)
+    for field in ('overallRC', 'rc', 'rs', 'modID'):
+        value = getattr(rule, field)
+        if value is not None and not faults.whole_number(value):
+            raise faults.InvalidFault(f'{field!r} must be a whole number')
+    if not isinstance(rule.errmsg, str):
+        raise faults.InvalidFault("'errmsg' must be a string")
+    return rule

@@ -21,6 +21,8 @@ from nova_ibmz.sim.zvm import model as zmodel
 CONSOLE_LINES = 2000          # the console spool kept per guest
 DEFAULT_MAX_CPU = 32          # the connector's [zvm] user_default_max_cpu
 DEFAULT_MAX_MEM = '64G'       # and user_default_max_memory
+SCRIPT_BYTES = 1024           # a shell script the connector punches
+MAX_RESERVED_MB = 65536       # and user_default_max_reserved_memory (64G)
 
 
 def memory_mb(text, what):
@@ -55,7 +57,8 @@ def set_state(model, guest, member, state):
     if guest.state == 'off' and state != 'off':
         guest.member = member.name
         guest.logon_time = time.time()
-        guest.active_vcpus = guest.vcpus
+        # CP defines no CPU beyond the directory's MACHINE ESA maximum.
+        guest.active_vcpus = min(guest.vcpus, guest.max_cpu)
         root = guest.disks.get(zmodel.ROOT_VDEV)
         console(guest, f'LOGON {guest.userid} AT {member.name}',
                 f'IPL {zmodel.ROOT_VDEV}')
@@ -75,6 +78,19 @@ def set_state(model, guest, member, state):
     elif guest.state == 'paused' and state == 'on':
         console(guest, f'{guest.userid} RESUMED')
     guest.state = state
+
+
+def userid_list(req):
+    """The userids of ?userid=A,B (the statistics queries)."""
+    return [u.upper() for u in
+            ','.join(req.query.get('userid', [])).replace(' ', '')
+            .strip(',').split(',') if u]
+
+
+def punch(guest, name, size=SCRIPT_BYTES):
+    """A file punched to the guest's virtual reader in class X, which the
+    guest's activation engine (zvmguestconfigure) reads."""
+    guest.reader.append({'file': name, 'class': 'X', 'size': size})
 
 
 def managed_on(req):
@@ -114,9 +130,15 @@ def add_minidisks(model, guest, disk_list, first_boot=False):
             vdev = disk.get('vdev') or next_vdev(
                 guest, int(zmodel.ROOT_VDEV, 16) + 1)
         guest.disks[vdev.upper()] = zmodel.Minidisk(
-            vdev.upper(), pool, units, format=disk.get('format') or '')
+            vdev.upper(), pool, units, format=_file_system(disk))
         answer.append(dict(disk, vdev=vdev.upper(), disk_pool=pool))
     return answer
+
+
+def _file_system(disk):
+    """The disk's format, '' for none (the SDK's 'none' included)."""
+    fmt = disk.get('format') or ''
+    return '' if fmt.lower() == 'none' else fmt
 
 
 def user_direct(guest):
@@ -161,21 +183,33 @@ def define_foreign(model, member, data):
 def create(req):
     spec = req.body['guest']
     model, userid = req.model, spec['userid'].upper()
+    max_cpu = spec.get('max_cpu', DEFAULT_MAX_CPU)
+    max_mem_text = spec.get('max_mem', DEFAULT_MAX_MEM)
+    max_mem = memory_mb(max_mem_text, 'max_mem')
+    # More vcpus than max_cpu is no error: the directory takes the entry,
+    # and CP defines at most max_cpu CPUs at logon.  Memory above max_mem
+    # is refused by the SMT layer's makevm (ULTMVM0206E, 4/4/206), which
+    # the SDK passes on (HTTP 500).
+    if spec['memory'] > max_mem:
+        raise errors.ConnectorError(
+            4, 4, 206, errors.MOD['smt'],
+            f"Failed to create userid '{userid}'. SMT error: SMT request "
+            f"failed. RequestData: 'makevm {userid} directory LBYONLY "
+            f"{spec['memory']}m G --cpus {spec['vcpus']} --maxCPU "
+            f"{max_cpu} --maxMemSize {max_mem_text}', Results: "
+            f"'ULTMVM0206E Max memory size {max_mem_text.upper()} specified "
+            f"is less than initial memory size {spec['memory']}M.'.")
     if userid in model.guests:
         raise errors.smapi('Image_Create_DM', 400, 8,
                            f'HCPDIR... {userid} is already defined')
-    max_cpu = spec.get('max_cpu', DEFAULT_MAX_CPU)
-    max_mem = memory_mb(spec.get('max_mem', DEFAULT_MAX_MEM), 'max_mem')
-    if spec['vcpus'] > max_cpu:
-        raise errors.invalid(f"vcpus {spec['vcpus']} exceed max_cpu "
-                             f"{max_cpu}")
-    if spec['memory'] > max_mem:
-        raise errors.invalid(f"memory {spec['memory']}M exceeds max_mem "
-                             f"{max_mem}M")
     guest = zmodel.Guest(userid, spec['vcpus'], spec['memory'], max_cpu,
                          max_mem, profile=(spec.get('user_profile') or
                                            'OSDFLT').upper())
-    disks = add_minidisks(model, guest, spec.get('disk_list') or [])
+    disk_list = [dict(d) for d in spec.get('disk_list') or []]
+    if disk_list and disk_list[0].get('is_boot_disk'):
+        # The SDK never makes a file system on the root disk, and says so.
+        disk_list[0]['format'] = 'none'
+    disks = add_minidisks(model, guest, disk_list)
     model.guests[userid] = guest
     req.member.registry.append(userid)
     return disks
@@ -186,12 +220,10 @@ def list_guests(req):
     return list(req.member.registry)
 
 
-@api.route('GET', '/guests/stats', query_schema=schemas.userid_list_array_query)
+@api.route('GET', '/guests/stats',
+           query_schema=schemas.userid_list_array_query)
 def stats(req):
-    userids = [u.upper() for u in
-               ','.join(req.query.get('userid', [])).replace(' ', '')
-               .strip(',').split(',') if u]
-    guests = [req.model.managed(req.member, u) for u in userids]
+    guests = [req.model.managed(req.member, u) for u in userid_list(req)]
     now = time.time()
     return {g.userid: {
         'guest_cpus': g.active_vcpus,
@@ -235,16 +267,22 @@ def delete(req):
     return ''
 
 
+# The power state is CP's QUERY USER, not SMAPI: it answers while SMAPI is
+# down.
 @api.route('GET', '/guests/{userid}/power_state',
            query_schema=schemas.userid_list_query,
-           extra_status=errors.NOT_FOUND)
+           extra_status=errors.NOT_FOUND, smapi=False)
 def get_power_state(req):
+    userid = req.params['userid'].upper()
+    if userid in req.member.registry and userid not in req.model.guests:
+        # In the database but gone from the directory: the SDK says so.
+        raise errors.sdk('notExist', 3, 'guest', obj_desc=f"Guest '{userid}'")
     return power_state(managed_on(req), req.member)
 
 
 @api.route('GET', '/guests/{userid}/power_state_real',
            query_schema=schemas.userid_list_query,
-           extra_status=errors.NOT_FOUND)
+           extra_status=errors.NOT_FOUND, smapi=False)
 def get_power_state_real(req):
     # Asked of CP directly: any guest of the directory, managed or not.
     return power_state(req.model.guest(req.params['userid']), req.member)
@@ -372,12 +410,30 @@ def unpause(req):
     return ''
 
 
+def _iucv_unreachable(guest, command, request):
+    """The SMT layer's IUCV call into a guest that is not logged on here:
+    iucvclnt cannot connect (rc 4, errno ENETUNREACH), overallRC 2."""
+    cmd = f'sudo /opt/zthin/bin/IUCV/iucvclnt {guest.userid} {command}'
+    out = ('ERROR connecting socket:\nNetwork is unreachable\nReturn code 4, '
+           'Reason code 101.\n')
+    results = {'overallRC': 2, 'rc': 4, 'rs': 101, 'errno': 0,
+               'strError': '', 'response': [
+                   f'ULTVMU0315E IUCV socket error sending command to '
+                   f'{guest.userid}. cmd: {cmd}, rc: 4, rs: 101, out: {out}']}
+    return errors.ConnectorError(
+        2, 4, 101, errors.MOD['smt'],
+        f"SMT error: SMT request failed. RequestData: '{request}', "
+        f"Results: '{results}'.")
+
+
 @api.action('reboot')
 def reboot(req):
-    """Soft: the guest shuts down and IPLs again."""
+    """Soft: the SMT layer runs "shutdown -r now" in the guest through
+    IUCV, and the guest IPLs again."""
     guest = managed_on(req)
     if power_state(guest, req.member) != 'on':
-        raise _not_active('Image_Recycle', guest)
+        raise _iucv_unreachable(guest, 'shutdown -r now',
+                                f'PowerVM {guest.userid} reboot')
     console(guest, 'Received signal SHUTDOWN (reboot)')
     set_state(req.model, guest, req.member, 'off')
     set_state(req.model, guest, req.member, 'on')
@@ -414,8 +470,10 @@ def register_vm(req):
 
 @api.action('deregister_vm', schema=schemas.deregister_vm)
 def deregister_vm(req):
-    guest = managed_on(req)
-    req.member.registry.remove(guest.userid)
+    """Out of this connector's database; the SDK checks nothing first."""
+    userid = req.params['userid'].upper()
+    if userid in req.member.registry:
+        req.member.registry.remove(userid)
     return ''
 
 
@@ -459,16 +517,22 @@ def resize_mem(req):
 
 @api.action('live_resize_mem', schema=schemas.resize_mem)
 def live_resize_mem(req):
+    """The SDK's checks in its order: active memory above the request
+    (rs 18), an increase above [zvm] user_default_max_reserved_memory
+    (rs 21), then the cold resize's max_mem (rs 20)."""
     guest = managed_on(req)
     _active(req, guest)
     size = memory_mb(req.body['size'], 'size')
     if size < guest.memory_mb:
         raise errors.sdk('conflict', 18, 'guest', userid=guest.userid,
                          active=guest.memory_mb, req=size)
-    reserved = guest.max_mem_mb - guest.memory_mb
-    if size - guest.memory_mb > reserved:
+    increase = size - guest.memory_mb
+    if increase > MAX_RESERVED_MB:
         raise errors.sdk('conflict', 21, 'guest', userid=guest.userid,
-                         inc=size - guest.memory_mb, max=reserved)
+                         inc=increase, max=MAX_RESERVED_MB)
+    if size > guest.max_mem_mb:
+        raise errors.sdk('conflict', 20, 'guest', userid=guest.userid,
+                         req=size, max=guest.max_mem_mb)
     guest.memory_mb = size
     return ''
 
@@ -483,21 +547,32 @@ def grow_root_volume(req):
 def live_migrate_vm(req):
     """VMRELOCATE: 'test' checks eligibility, 'move' relocates.
 
-    The connector database stays as it is: the caller deregisters the guest
-    on the source and registers it on the destination.
+    After a move the source connector marks the guest migrated in its
+    database: it lists it no more and answers 404 for it, which the
+    simulator does by taking it out of the source's registry.  The caller
+    then deregisters it on the source (no error either way) and registers
+    it on the destination.
     """
+    if 'parms' not in req.body:
+        raise errors.wsgi_500()     # the real handler reads body['parms']
     model, guest = req.model, managed_on(req)
     _active(req, guest)
     destination = req.body['destination'].upper()
-    operation = (req.body.get('operation') or 'move').lower()
+    operation = req.body['operation'].lower()
+    if operation not in ('move', 'test'):
+        return ''                   # the SDK does neither, and says nothing
     refuse = _relocation_refusal(model, guest, destination)
     if refuse:
-        raise errors.smapi('VMRELOCATE', 99, 104,
-                           f'HCPRLH1940E {guest.userid} is not relocated '
-                           f'from {guest.member} to {destination}: {refuse}')
+        # VMRELOCATE's own codes: TEST rc 4, MOVE rc 8, both rs 3000, with
+        # CP's messages in the details.
+        raise errors.smapi('VMRELOCATE', 4 if operation == 'test' else 8,
+                           3000, f'Details: HCPRLH1940E {guest.userid} is '
+                           f'not relocated from {guest.member} to '
+                           f'{destination}: {refuse}')
     if operation == 'move':
         source = guest.member
         guest.member = destination
+        req.member.registry.remove(guest.userid)
         console(guest, f'HCPRLH1822I Relocation of {guest.userid} from '
                 f'{source} to {destination} completed')
     return ''

@@ -62,7 +62,14 @@ def guests_on_host(req):
 @api.route('GET', '/host/diskpool', query_schema=image_schemas.diskpool,
            extra_status=errors.NOT_FOUND)
 def diskpool(req):
-    return pool_info(req.model, req.arg('poolname') or req.model.disk_pool)
+    name = req.arg('poolname') or req.model.disk_pool
+    # The SDK's own check of the name (api.host_diskpool_get_info); the
+    # query's schema has made sure it has a colon.
+    if name.split(':')[0].upper() not in ('ECKD', 'FBA'):
+        raise errors.invalid('Invalid disk pool type found in disk_pool, '
+                             'expectdisk_pool like ECKD:eckdpool or '
+                             'FBA:fbapool')
+    return pool_info(req.model, name)
 
 
 @api.route('GET', '/host/diskpool_volumes',
@@ -102,7 +109,16 @@ def ssi(req):
 
 @api.route('GET', '/smapi-healthy', smapi=False)
 def smapi_healthy(req):
-    return {'SMAPI': {'healthy': not req.model.smapi_down()}}
+    """What 1.6.3 answers: no envelope, and always healthy.
+
+    Its smtLayer.vmStatus.GetSMAPIStatus() builds a new, empty status on
+    every call (it assigns a misspelt global), and smcli's failures are
+    counted in the SDK server's process, not the web server's: so the
+    counts are always 0 and SMAPI always "healthy", even when it is down.
+    """
+    return api.Raw({'SMAPI': {'totalSuccess': 0, 'totalFail': 0,
+                              'lastSuccess': '', 'lastFail': '',
+                              'continueousFail': 0, 'healthy': True}})
 
 
 @api.route('GET', '/', smapi=False)

@@ -18,12 +18,12 @@ network, volumes, host) change the dataclasses below while holding it.
 import dataclasses
 import math
 import pathlib
-import tempfile
 import threading
 import time
+import uuid
 
 from nova_ibmz.sim import faults as sim_faults
-from nova_ibmz.sim.hmc import persist
+from nova_ibmz.sim import statefile
 from nova_ibmz.sim.zvm import errors
 
 ECKD_UNIT_BYTES = 737280        # a 3390 cylinder formatted with 4K blocks
@@ -130,6 +130,11 @@ class Fcp:
     wwpn_phy: str
     userid: str = ''            # the guest it is dedicated to
     connections: int = 0        # volumes attached through it
+    # The connector's FCP database: reserved (1) for assigner_id from
+    # template tmpl_id, from get_volume_connector until it is released.
+    assigner_id: str = ''
+    reserved: int = 0
+    tmpl_id: str = ''
 
 
 @dataclasses.dataclass
@@ -145,6 +150,9 @@ class Member:
     ipl_time: float = dataclasses.field(default_factory=time.time)
     registry: list = dataclasses.field(default_factory=list)  # userids
     fcps: dict = dataclasses.field(default_factory=dict)   # devno: Fcp
+    # FCP Multipath Templates by id: {id, name, description, host_default,
+    # storage_providers, min_fcp_paths_count, fcps: {devno: path}}
+    templates: dict = dataclasses.field(default_factory=dict)
 
 
 def default_members(count=1):
@@ -155,8 +163,25 @@ def default_members(count=1):
             fcps[devno] = Fcp(devno, chpid=f'{0x27 + n // 2:02X}',
                               wwpn_npiv=f'c05076{i:02x}ee00{n:04x}',
                               wwpn_phy=f'c05076{i:02x}ff00{n // 2:04x}')
-        members.append(Member(name=f'ZVMSIM{i}', fcps=fcps))
+        name = f'ZVMSIM{i}'
+        members.append(Member(name=name, fcps=fcps,
+                              templates=default_template(name, fcps)))
     return members
+
+
+def default_template(member_name, fcps):
+    """The host default FCP Multipath Template: a path per CHPID.  Its id
+    stays the same across resets, so tests can name it."""
+    chpids = sorted({fcp.chpid for fcp in fcps.values()})
+    template_id = str(uuid.uuid5(uuid.NAMESPACE_URL,
+                                 f'zvmsim:{member_name}:fcp-template'))
+    return {template_id: {
+        'id': template_id, 'name': 'default',
+        'description': f'The FCP devices of {member_name}',
+        'host_default': True, 'storage_providers': [],
+        'min_fcp_paths_count': -1,      # -1: as many as the paths
+        'fcps': {devno: chpids.index(fcp.chpid)
+                 for devno, fcp in fcps.items()}}}
 
 
 def default_pools():
@@ -175,36 +200,43 @@ def default_vswitches():
 class Model:
     """The cluster; ``lock`` guards every change."""
 
-    def __init__(self, members=1, state_file=None, image_dir=None,
+    def __init__(self, image_dir, members=1, state_file=None,
                  copy_seconds=0.0):
+        """image_dir holds the image repository's files (the caller's
+        directory: it outlives the model with a state file)."""
         self.lock = threading.RLock()
         self.faults = sim_faults.Faults()
         self.copy_seconds = copy_seconds   # a deploy's or capture's disk copy
         self.token_generation = 0          # bumped to expire every token
         self.member_count = members
         self.state_file = state_file
-        self._own_image_dir = image_dir is None
-        self.image_dir = pathlib.Path(
-            image_dir or tempfile.mkdtemp(prefix='nova-ibmz-zvm-images-'))
+        self.image_dir = pathlib.Path(image_dir)
         self.image_dir.mkdir(parents=True, exist_ok=True)
         self._dirty = False
-        self.reset()
         if state_file and pathlib.Path(state_file).exists():
-            self.load(persist.read_state(state_file))
+            # The image files in image_dir belong to the saved images.
+            self._empty()
+            self.load(statefile.read_state(state_file))
+        else:
+            self.reset()
+
+    def _empty(self):
+        """An empty cluster of member_count members; image_dir untouched."""
+        self.ssi_name = 'SIMSSI' if self.member_count > 1 else ''
+        self.members = {m.name: m
+                        for m in default_members(self.member_count)}
+        self.guests = {}
+        self.pools = default_pools()
+        self.vswitches = default_vswitches()
+        self.images = {}
+        self.disk_pool = 'ECKD:POOL1'   # the connector's [zvm] disk_pool
+        self.smapi_down_until = 0.0
+        self.mac_counter = 0
 
     def reset(self):
         """Back to an empty cluster (the image files go too)."""
         with self.lock:
-            self.ssi_name = 'SIMSSI' if self.member_count > 1 else ''
-            self.members = {m.name: m
-                            for m in default_members(self.member_count)}
-            self.guests = {}
-            self.pools = default_pools()
-            self.vswitches = default_vswitches()
-            self.images = {}
-            self.disk_pool = 'ECKD:POOL1'   # the connector's [zvm] disk_pool
-            self.smapi_down_until = 0.0
-            self.mac_counter = 0
+            self._empty()
             self.faults.clear()
             for path in self.image_dir.glob('*'):
                 path.unlink()
@@ -281,7 +313,7 @@ class Model:
     def save(self):
         with self.lock:
             if self.state_file:
-                persist.write_state(self.state_file, self.to_json())
+                statefile.write_state(self.state_file, self.to_json())
             self._dirty = False
 
     def to_json(self):
@@ -294,6 +326,9 @@ class Model:
             'vswitches': [asdict(v) for v in self.vswitches.values()],
             'images': [asdict(i) for i in self.images.values()],
             'mac_counter': self.mac_counter,
+            # Tokens outlive a restart, as the real ones (JWTs signed with
+            # the admin token) do; those expired stay expired.
+            'token_generation': self.token_generation,
         }
 
     def load(self, state):
@@ -313,4 +348,5 @@ class Model:
                               for v in state['vswitches']}
             self.images = {i['name']: Image(**i) for i in state['images']}
             self.mac_counter = state['mac_counter']
+            self.token_generation = state['token_generation']
             self._dirty = False

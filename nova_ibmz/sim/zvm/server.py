@@ -30,6 +30,9 @@ from nova_ibmz.sim.zvm import errors
 from nova_ibmz.sim.zvm import faults as zvm_faults
 from nova_ibmz.sim.zvm import guests
 from nova_ibmz.sim.zvm import host  # noqa: F401 (registers its routes)
+from nova_ibmz.sim.zvm import images  # noqa: F401 (registers its routes)
+from nova_ibmz.sim.zvm import network  # noqa: F401 (registers its routes)
+from nova_ibmz.sim.zvm import volumes  # noqa: F401 (registers its routes)
 
 LOG = logging.getLogger(__name__)
 THROTTLED = ('deploy', 'capture')
@@ -113,17 +116,23 @@ class _Handler(httpserver.SimHandler):
             return self.reply_json(rule.status, rule.envelope())
         found = None
         try:
-            path, query, data = api.parse(method, self.path, self.headers,
-                                          body)
-            if path == '/token' and method == 'POST':
-                return self._token()
+            path, query = api.parse(method, self.path, self.headers, body)
             found, params = api.find(method, path)
+            if path == '/token':
+                return self._token()
             if server.auth == 'token' and not server.token_valid(
                     self.headers.get('X-Auth-Token', '')):
                 raise errors.wsgi(401, UNAUTHORIZED)
-            req = api.Request(method, path, query, data, model,
-                              server.member, params)
+            req = api.Request(method, path, query, api.parse_json(body),
+                              model, server.member, params)
             output = self._dispatch(req, found)
+        except errors.WebPage as e:
+            status, headers, page = e.render(method,
+                                             self.headers.get('Accept'))
+            content_type = headers.pop('Content-Type')
+            headers.pop('Content-Length', None)
+            return self.reply(status, page, content_type=content_type,
+                              headers=headers)
         except errors.ConnectorError as e:
             status = e.http_status(found.extra_status if found else None)
             return self.reply_json(status, e.envelope)
@@ -132,6 +141,8 @@ class _Handler(httpserver.SimHandler):
             e = errors.sdk('internal', 1, 'zvmsdk',
                            msg='internal simulator error')
             return self.reply_json(500, e.envelope)
+        if isinstance(output, api.Raw):
+            return self.reply_json(200, output.body)
         return self.reply_json(200, envelope(output))
 
     def _dispatch(self, req, found):
@@ -181,6 +192,10 @@ class _Handler(httpserver.SimHandler):
         return self.reply(200, headers={'X-Auth-Token': server.issue_token()})
 
 
+# POST /token is answered above; the route makes GET /token a 405.
+api.route('POST', '/token', smapi=False)(lambda req: '')
+
+
 # -- test controls -------------------------------------------------------
 
 def _locked(func):
@@ -226,7 +241,10 @@ def _define_guest(server, data, query):
 
 def _set_guest_state(server, data, query):
     """CP state changed behind the connector's back (a guest's shutdown)."""
-    guest = server.model.guest(data['userid'])
+    userid = data['userid'].upper()
+    if userid not in server.model.guests:
+        raise KeyError(f'no guest {userid} in the directory')
+    guest = server.model.guests[userid]
     guests.set_state(server.model, guest, server.member, data['state'])
     return {'userid': guest.userid, 'state': guest.state}
 
