@@ -18,6 +18,7 @@ CONTROLS are the /_sim/ test controls (doc/zvm-simulator.md).
 
 import datetime
 import hashlib
+import hmac
 import logging
 import threading
 import time
@@ -146,11 +147,16 @@ class _Handler(httpserver.SimHandler):
         return self.reply_json(200, envelope(output))
 
     def _dispatch(self, req, found):
-        model = self.server.model
         name = (req.body or {}).get('action') if isinstance(
             req.body, dict) else None
         if found.path.endswith('/action') and name in THROTTLED:
             return self._throttled(req, found, name)
+        return self._apply(req, found)
+
+    def _apply(self, req, found):
+        """The route's answer, under the model's lock; the state saved
+        when the request may have changed it."""
+        model = req.model
         with model.lock:
             if found.smapi and model.smapi_down():
                 raise errors.smapi_down(found.path)
@@ -171,12 +177,7 @@ class _Handler(httpserver.SimHandler):
         try:
             if req.model.copy_seconds:
                 time.sleep(req.model.copy_seconds)
-            with req.model.lock:
-                try:
-                    return api.dispatch(req, found)
-                finally:
-                    req.model.changed()
-                    req.model.save_if_changed()
+            return self._apply(req, found)
         finally:
             self.server.deploy_capture.release()
 
@@ -186,7 +187,8 @@ class _Handler(httpserver.SimHandler):
             # The real server answers a fixed token when auth is off.
             return self.reply(200, headers={
                 'X-Auth-Token': 'server-auth-closed'})
-        if self.headers.get('X-Admin-Token') != server.admin_token:
+        given = self.headers.get('X-Admin-Token', '').encode()
+        if not hmac.compare_digest(given, server.admin_token.encode()):
             e = errors.wsgi(401, UNAUTHORIZED)
             return self.reply_json(401, e.envelope)
         return self.reply(200, headers={'X-Auth-Token': server.issue_token()})
