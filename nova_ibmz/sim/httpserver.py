@@ -190,3 +190,30 @@ class SimHandler(http.server.BaseHTTPRequestHandler):
             return self.reply_json(200, route(self.server, data, query))
         except (ValueError, KeyError, TypeError) as e:
             return self.reply_json(400, {'message': str(e)})
+
+
+def common_controls(faults_of, parse_rule):
+    """The /_sim/ controls every simulator has: its request log, its fault
+    rules (parse_rule reads one) and its unavailability.  faults_of(server)
+    is the server's Faults."""
+
+    def requests(server, data, query):
+        since = int(query.removeprefix('since=') or 0) if query else 0
+        return {'requests': server.log.since(since)}
+
+    def add_fault(server, data, query):
+        faults_of(server).add(parse_rule(data))
+        return {'faults': faults_of(server).rules()}
+
+    return {
+        ('GET', '/_sim/requests'): requests,
+        ('DELETE', '/_sim/requests'): lambda server, d, q:
+            server.log.clear() or {},
+        ('GET', '/_sim/faults'): lambda server, d, q: {
+            'faults': faults_of(server).rules()},
+        ('POST', '/_sim/faults'): add_fault,
+        ('DELETE', '/_sim/faults'): lambda server, d, q:
+            faults_of(server).clear() or {},
+        ('POST', '/_sim/unavailable'): lambda server, d, q:
+            faults_of(server).make_unavailable(float(d['seconds'])) or {},
+    }

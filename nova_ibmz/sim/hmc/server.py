@@ -135,28 +135,10 @@ def _reset(server, data, query):
     return {}
 
 
-def _requests(server, data, query):
-    since = int(query.removeprefix('since=') or 0) if query else 0
-    return {'requests': server.log.since(since)}
-
-
-def _add_fault(server, data, query):
-    server.sim.faults.add(sim_faults.parse_rule(data))
-    return {'faults': server.sim.faults.rules()}
-
-
 _Handler.CONTROLS = {
-    ('GET', '/_sim/requests'): _requests,
-    ('DELETE', '/_sim/requests'): lambda server, d, q:
-        server.log.clear() or {},
+    **httpserver.common_controls(lambda server: server.sim.faults,
+                                 sim_faults.parse_rule),
     ('POST', '/_sim/reset'): _reset,
-    ('GET', '/_sim/faults'): lambda server, d, q: {
-        'faults': server.sim.faults.rules()},
-    ('POST', '/_sim/faults'): _add_fault,
-    ('DELETE', '/_sim/faults'): lambda server, d, q:
-        server.sim.faults.clear() or {},
-    ('POST', '/_sim/unavailable'): lambda server, d, q:
-        server.sim.faults.make_unavailable(float(d['seconds'])) or {},
     ('POST', '/_sim/sessions/expire'): _locked(
         lambda server, d, q: server.sim.expire_sessions() or {}),
     ('POST', '/_sim/properties'): _set_properties,

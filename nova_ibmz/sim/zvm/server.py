@@ -210,20 +210,10 @@ def _locked(func):
     return control
 
 
-def _requests(server, data, query):
-    since = int(query.removeprefix('since=') or 0) if query else 0
-    return {'requests': server.log.since(since)}
-
-
 def _reset(server, data, query):
     server.model.reset()
     server.log.clear()
     return {}
-
-
-def _add_fault(server, data, query):
-    server.model.faults.add(zvm_faults.parse_rule(data))
-    return {'faults': server.model.faults.rules()}
 
 
 def _smapi_down(server, data, query):
@@ -252,17 +242,9 @@ def _set_guest_state(server, data, query):
 
 
 _Handler.CONTROLS = {
-    ('GET', '/_sim/requests'): _requests,
-    ('DELETE', '/_sim/requests'): lambda server, d, q:
-        server.log.clear() or {},
+    **httpserver.common_controls(lambda server: server.model.faults,
+                                 zvm_faults.parse_rule),
     ('POST', '/_sim/reset'): _locked(_reset),
-    ('GET', '/_sim/faults'): lambda server, d, q: {
-        'faults': server.model.faults.rules()},
-    ('POST', '/_sim/faults'): _add_fault,
-    ('DELETE', '/_sim/faults'): lambda server, d, q:
-        server.model.faults.clear() or {},
-    ('POST', '/_sim/unavailable'): lambda server, d, q:
-        server.model.faults.make_unavailable(float(d['seconds'])) or {},
     ('POST', '/_sim/smapi-down'): _locked(_smapi_down),
     ('POST', '/_sim/tokens/expire'): _locked(_expire_tokens),
     ('GET', '/_sim/state'): lambda server, d, q: server.model.to_json(),
