@@ -204,3 +204,18 @@ def test_guest_state_control(zvm, zvm_controls):
         json={'userid': 'NOSUCH', 'state': 'off'}, timeout=10)
     assert reply.status_code == 400
     assert 'NOSUCH' in reply.json()['message']
+
+
+@pytest.mark.parametrize('body, named', [
+    ({'userid': 'BADROOT', 'root': 'lots'}, "root 'lots'"),
+    ({'userid': 'BIGROOT', 'root': '9999g'}, "root '9999g'"),
+    ({'userid': 'BADSTATE', 'state': 'asleep'}, "'asleep'"),
+])
+def test_foreign_guest_control_refuses_bad_input(zvm, zvm_controls, body,
+                                                 named):
+    """400 naming the value, and no guest left defined."""
+    reply = zvm_controls.http.post(zvm_controls.url + '/guests', json=body,
+                                   timeout=10)
+    assert reply.status_code == 400
+    assert named in reply.json()['message']
+    assert body['userid'] not in zvm.ok('GET', '/host/guests')

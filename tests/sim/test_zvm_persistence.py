@@ -165,3 +165,21 @@ def test_expired_tokens_stay_expired_after_a_restart(tmp_path):
         assert client.call('GET', '/host')[0] == 200
         client.token = expired
         assert client.call('GET', '/host')[0] == 401
+
+
+def test_fcp_reservation_by_a_get_is_saved(tmp_path):
+    """GET /volumes/conn reserves FCP devices: the state file has them at
+    once, not only after the next change."""
+    state_file = tmp_path / 'zvm-state.json'
+    with zvmsim.serve(tmp_path, state_file=state_file) as servers:
+        client = zvmsim.Client(servers[0])
+        client.create_guest('OS1')
+        status, envelope = client.call('GET', '/volumes/conn/OS1',
+                                       {'info': {'reserve': True}})
+        assert status == 200
+        devices = envelope['output']['zvm_fcp']
+        saved = json.loads(state_file.read_text())
+    fcps = saved['members'][0]['fcps']
+    reserved = [devno for devno, fcp in fcps.items()
+                if fcp['assigner_id'] == 'OS1' and fcp['reserved']]
+    assert devices and sorted(reserved) == sorted(devices)

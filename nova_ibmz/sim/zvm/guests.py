@@ -50,9 +50,12 @@ def power_state(guest, member):
     return 'on' if on else 'off'
 
 
+STATES = ('on', 'off', 'paused')
+
+
 def set_state(model, guest, member, state):
     """Log on (to member), pause or log off, with what CP writes."""
-    if state not in ('on', 'off', 'paused'):
+    if state not in STATES:
         raise ValueError(f'state must be on, off or paused, not {state!r}')
     if guest.state == 'off' and state != 'off':
         guest.member = member.name
@@ -162,17 +165,22 @@ def user_direct(guest):
 
 def define_foreign(model, member, data):
     """A guest someone else defined (and perhaps logged on)."""
-    userid = data['userid'].upper()
+    userid, state = data['userid'].upper(), data.get('state', 'on')
     if userid in model.guests:
         raise ValueError(f'{userid} is already defined')
+    if state not in STATES:
+        raise ValueError(f'state must be on, off or paused, not {state!r}')
     guest = zmodel.Guest(userid, int(data.get('vcpus', 1)),
                          int(data.get('memory_mb', 1024)),
                          max_cpu=DEFAULT_MAX_CPU,
                          max_mem_mb=memory_mb(DEFAULT_MAX_MEM, 'max_mem'))
-    add_minidisks(model, guest, [{'size': data.get('root', '1g'),
-                                  'is_boot_disk': True}])
+    try:
+        add_minidisks(model, guest, [{'size': data.get('root', '1g'),
+                                      'is_boot_disk': True}])
+    except errors.ConnectorError as e:   # a bad size or a full pool
+        raise ValueError(f'root {data.get("root")!r}: {e}')
     model.guests[userid] = guest
-    set_state(model, guest, member, data.get('state', 'on'))
+    set_state(model, guest, member, state)
     return {'userid': userid, 'state': guest.state}
 
 

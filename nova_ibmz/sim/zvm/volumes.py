@@ -169,6 +169,7 @@ def connector(req):
                                      info.get('storage_provider'))
     else:
         fcps = _release(req.member, userid, template_id)
+    req.model.changed()     # a GET that changes reservations: save them
     if not fcps:
         return {'zvm_fcp': [], 'wwpns': [], 'host': '',
                 'phy_to_virt_initiators': {}, 'fcp_paths': 0,
