@@ -41,7 +41,8 @@ def server():
 def config(url):
     return zvm_conf.ZVMConfig(cloud_connector_url=url,
                               disk_pool=types.DiskPool('ECKD', 'POOL1'),
-                              admin_token=ADMIN_TOKEN, connector_timeout=10)
+                              admin_token=ADMIN_TOKEN, connector_timeout=10,
+                              retry_backoff=0.01)
 
 
 def fresh(sim):

@@ -56,6 +56,12 @@ connector runs with auth=none.  Keep the file readable by nova only.
 Seconds to wait for one Cloud Connector request.  Deploy and capture run
 synchronously on the connector, so allow for the largest image.
 """),
+    cfg.IntOpt('connector_retries', default=3, min=0,
+               help="""
+How many times to repeat a Cloud Connector request that got no answer (GET,
+PUT and DELETE only) or HTTP 503 (the connector throttles deploy and capture).
+The waits between tries double from 1 second.  0: never repeat.
+"""),
 ]
 
 REQUIRED = ('cloud_connector_url', 'disk_pool')
@@ -72,6 +78,9 @@ class ZVMConfig:
     user_profile: str = None
     vswitch: str = None
     connector_timeout: int = 300
+    connector_retries: int = 3
+    # Seconds before the first repeat; not an option (tests shorten it).
+    retry_backoff: float = 1.0
     image_tmp_path: str = None
     reachable_timeout: int = 300
 
@@ -120,5 +129,6 @@ def load(conf):
         user_profile=group.user_profile,
         vswitch=group.vswitch,
         connector_timeout=group.connector_timeout,
+        connector_retries=group.connector_retries,
         image_tmp_path=group.image_tmp_path,
         reachable_timeout=group.reachable_timeout)

@@ -9,20 +9,29 @@ auth, the first call and the first call after the token expires also cost
 one POST /token.  Every answer carries the connector's envelope
 {overallRC, rc, rs, modID, errmsg, output}; a non-zero overallRC becomes a
 ConnectorError that keeps those codes.
+
+Retries: a 503 (the connector throttles deploy and capture, at most 20 at
+once, and refuses before doing anything) is retried for every method; a
+lost connection only for GET, PUT and DELETE, which the connector's API
+makes idempotent.  The waits double from `backoff` seconds.
 """
 
 import threading
+import time
 
+from nova import exception
 from oslo_log import log as logging
 import requests
 
 from nova_ibmz.common.exception import ConfigurationError
 from nova_ibmz.common.exception import HypervisorUnreachable
+from nova_ibmz.common.exception import RequestRefused
 
 LOG = logging.getLogger(__name__)
+IDEMPOTENT = frozenset(['GET', 'PUT', 'DELETE'])
 
 
-class ConnectorError(Exception):
+class ConnectorError(RequestRefused):
     """The connector answered a request with an error envelope."""
 
     def __init__(self, request, status, envelope):
@@ -33,9 +42,14 @@ class ConnectorError(Exception):
         self.rs = envelope.get('rs')
         self.mod_id = envelope.get('modID')
         self.errmsg = envelope.get('errmsg') or ''
-        super().__init__(
+        # The whole message is ours: RequestRefused's format is not used.
+        exception.NovaException.__init__(self, message=(
             f'{request}: HTTP {status}, overallRC {self.overall_rc} rc '
-            f'{self.rc} rs {self.rs} modID {self.mod_id}: {self.errmsg}')
+            f'{self.rc} rs {self.rs} modID {self.mod_id}: {self.errmsg}'))
+
+    def is_code(self, overall_rc, rs=None):
+        return (self.overall_rc == overall_rc and
+                (rs is None or self.rs == rs))
 
 
 class ConnectorNotFound(ConnectorError):
@@ -45,10 +59,13 @@ class ConnectorNotFound(ConnectorError):
 class CloudConnector:
     """Requests to one Cloud Connector, with auth tokens when configured."""
 
-    def __init__(self, url, verify=True, admin_token=None, timeout=300):
+    def __init__(self, url, verify=True, admin_token=None, timeout=300,
+                 retries=3, backoff=1.0):
         self.url = url.rstrip('/')
         self._admin_token = admin_token
         self._timeout = timeout
+        self._retries = retries
+        self._backoff = backoff
         self._http = requests.Session()
         self._http.verify = verify
         self._token = None
@@ -60,8 +77,37 @@ class CloudConnector:
     def post(self, path, body=None):
         return self.request('POST', path, body=body)
 
+    def put(self, path, body=None):
+        return self.request('PUT', path, body=body)
+
+    def delete(self, path, body=None):
+        return self.request('DELETE', path, body=body)
+
+    def action(self, userid, action, **body):
+        """POST /guests/<userid>/action: one guest action."""
+        return self.post(f'/guests/{userid}/action',
+                         dict(body, action=action))
+
     def request(self, method, path, body=None, params=None):
-        """Send one request; return the envelope's output."""
+        """Send a request, retried as the module says; return the
+        envelope's output."""
+        for attempt in range(self._retries + 1):
+            last = attempt == self._retries
+            try:
+                return self._request_once(method, path, body, params)
+            except HypervisorUnreachable:
+                if last or method not in IDEMPOTENT:
+                    raise
+                LOG.warning('%s %s: no answer from %s; trying again',
+                            method, path, self.url)
+            except ConnectorError as e:
+                if last or e.status != 503:
+                    raise
+                LOG.info('%s %s: the connector is busy (HTTP 503); trying '
+                         'again', method, path)
+            time.sleep(self._backoff * 2 ** attempt)
+
+    def _request_once(self, method, path, body, params):
         what = f'{method} {path}'
         resp = self._send(method, path, body, params, self._auth_headers())
         if resp.status_code == 401 and self._admin_token:

@@ -28,7 +28,8 @@ class ZVMDriver(driver.ComputeDriver):
         connector = client.CloudConnector(
             config.cloud_connector_url, verify=config.verify,
             admin_token=config.admin_token,
-            timeout=config.connector_timeout)
+            timeout=config.connector_timeout,
+            retries=config.connector_retries, backoff=config.retry_backoff)
         self._host = host.ZVMHost(connector)
         self._guests = guest.Guests(connector)
 

@@ -440,6 +440,7 @@ def test_zvm_load_good(tmp_path):
         user_profile = osdflt
         vswitch = vsw1
         connector_timeout = 60
+        connector_retries = 0
         image_tmp_path = /var/lib/nova/zvm-images
         reachable_timeout = 120
         """))
@@ -447,8 +448,8 @@ def test_zvm_load_good(tmp_path):
         cloud_connector_url='https://zcc.example.org:8080/',
         disk_pool=types.DiskPool('ECKD', 'POOL1'), ca_file=None,
         admin_token=None, user_profile='OSDFLT', vswitch='VSW1',
-        connector_timeout=60, image_tmp_path='/var/lib/nova/zvm-images',
-        reachable_timeout=120)
+        connector_timeout=60, connector_retries=0,
+        image_tmp_path='/var/lib/nova/zvm-images', reachable_timeout=120)
     assert config.verify is True
 
 
@@ -547,7 +548,7 @@ def test_list_opts_zvm_has_nova_options_and_ours_once():
         'reachable_timeout',
         # ours
         'disk_pool', 'user_profile', 'vswitch', 'admin_token_file',
-        'connector_timeout'])
+        'connector_timeout', 'connector_retries'])
     # nova's own option objects, so an in-tree section keeps its meaning.
     for nova_opt in nova_zvm_conf.zvm_opts:
         assert any(opt is nova_opt for opt in zvm_opts)

@@ -16,6 +16,7 @@ import requests_mock
 
 from nova_ibmz.common.exception import ConfigurationError
 from nova_ibmz.common.exception import HypervisorUnreachable
+from nova_ibmz.sim.zvm import faults as zvm_faults
 from nova_ibmz.sim.zvm import guests as sim_guests
 from nova_ibmz.zvm import client
 from nova_ibmz.zvm import driver as zvm_driver
@@ -71,7 +72,7 @@ def name_host(sim, name):
 
 def new_client(sim, admin_token=connector.ADMIN_TOKEN):
     return client.CloudConnector(sim.url, admin_token=admin_token,
-                                 timeout=10)
+                                 timeout=10, backoff=0.01)
 
 
 @pytest.fixture
@@ -187,7 +188,7 @@ def test_no_admin_token_against_a_token_server(sim):
 
 def test_auth_none_sends_no_token():
     url = 'http://zcc.example.org:8080'
-    cc = client.CloudConnector(url + '/', timeout=10)
+    cc = client.CloudConnector(url + '/', timeout=10, backoff=0.01)
     with requests_mock.Mocker() as m:
         m.get(url + '/guests', json={'overallRC': 0, 'rc': 0, 'rs': 0,
                                      'modID': 0, 'errmsg': '',
@@ -205,7 +206,8 @@ def test_auth_none_sends_no_token():
 @pytest.mark.parametrize('admin_token', [connector.ADMIN_TOKEN, None])
 def test_connector_down(admin_token):
     url = closed_port_url()
-    cc = client.CloudConnector(url, admin_token=admin_token, timeout=10)
+    cc = client.CloudConnector(url, admin_token=admin_token, timeout=10,
+                               backoff=0.01)
     with pytest.raises(HypervisorUnreachable) as e:
         cc.get('/host')
     message = str(e.value)
@@ -222,7 +224,7 @@ def test_connector_down(admin_token):
 ])
 def test_answer_without_envelope(answer):
     url = 'http://zcc.example.org:8080'
-    cc = client.CloudConnector(url, timeout=10)
+    cc = client.CloudConnector(url, timeout=10, backoff=0.01)
     with requests_mock.Mocker() as m:
         m.get(url + '/host', **answer)
         with pytest.raises(HypervisorUnreachable) as e:
@@ -270,7 +272,7 @@ def test_unknown_route_is_an_answer_without_envelope(sim, cc):
 ])
 def test_error_envelopes(status, rcs, not_found):
     url = 'http://zcc.example.org:8080'
-    cc = client.CloudConnector(url, timeout=10)
+    cc = client.CloudConnector(url, timeout=10, backoff=0.01)
     body = dict(zip(('overallRC', 'rc', 'rs', 'modID'), rcs),
                 errmsg='failed', output='')
     with requests_mock.Mocker() as m:
@@ -283,6 +285,58 @@ def test_error_envelopes(status, rcs, not_found):
     assert (e.value.status, e.value.overall_rc, e.value.rc, e.value.rs,
             e.value.mod_id) == (status, *rcs)
     assert e.value.errmsg == 'failed'
+
+
+# Retries -------------------------------------------------------------------
+
+
+def add_fault(sim, **rule):
+    sim.log.clear()
+    with sim.model.lock:
+        sim.model.faults.add(zvm_faults.parse_rule(rule))
+
+
+def test_throttled_request_is_repeated(sim, cc, traffic):
+    add_fault(sim, method='POST', path='^/guests$', times=2, status=503)
+    cc.post('/guests', {'guest': {'userid': 'OS000001', 'vcpus': 1,
+                                  'memory': 1024}})
+    assert [x for x in traffic.summary() if x[1] == '/guests'] == [
+        ('POST', '/guests', 503), ('POST', '/guests', 503),
+        ('POST', '/guests', 200)]
+    assert 'OS000001' in cc.get('/guests')
+
+
+def test_throttled_until_the_retries_run_out(sim, cc, traffic):
+    add_fault(sim, method='GET', path='^/host$', status=503)
+    with pytest.raises(client.ConnectorError) as e:
+        cc.get('/host')
+    assert e.value.status == 503
+    assert traffic.summary().count(('GET', '/host', 503)) == 4
+
+
+def test_lost_connection_repeats_a_get(sim, cc):
+    add_fault(sim, method='GET', path='^/host$', times=1, drop=True)
+    assert cc.get('/host')['zvm_host'] == 'ZVMSIM1'
+    assert [e['status'] for e in sim.log.since(0)
+            if e['path'] == '/host'] == [0, 200]
+
+
+def test_lost_connection_does_not_repeat_a_post(sim, cc):
+    add_fault(sim, method='POST', path='^/guests$', times=1, drop=True)
+    with pytest.raises(HypervisorUnreachable):
+        cc.post('/guests', {'guest': {'userid': 'OS000001', 'vcpus': 1,
+                                      'memory': 1024}})
+    assert [e['status'] for e in sim.log.since(0)
+            if e['path'] == '/guests'] == [0]
+
+
+def test_no_retries(sim):
+    cc = client.CloudConnector(sim.url, admin_token=connector.ADMIN_TOKEN,
+                               timeout=10, retries=0)
+    add_fault(sim, method='GET', path='^/host$', times=1, status=503)
+    with pytest.raises(client.ConnectorError):
+        cc.get('/host')
+    assert cc.get('/host')['zvm_host'] == 'ZVMSIM1'
 
 
 # Guests --------------------------------------------------------------------
