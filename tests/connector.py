@@ -4,6 +4,7 @@
 """A z/VM driver on the Cloud Connector simulator, served on 127.0.0.1."""
 
 import atexit
+import pathlib
 import shutil
 import tempfile
 
@@ -14,18 +15,20 @@ from nova_ibmz.sim.zvm import server as zvm_server
 from nova_ibmz.zvm import driver as zvm_driver
 
 ADMIN_TOKEN = 'sim-admin-token'
+# Taken at import: nova's TestCase points tempfile at a per-test directory
+# that goes with the test, and the simulator outlives tests.
+_ROOT = pathlib.Path(tempfile.mkdtemp(prefix='nova-ibmz-zvm-'))
+atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
+# The connector's image repository, and the compute host's image_tmp_path.
+REPOSITORY = _ROOT / 'repository'
+COMPUTE_TMP = _ROOT / 'compute'
 _server = None
-_image_dir = None
 
 
 def new_model():
-    """An empty single-system cluster (ZVMSIM1).  Its image repository is
-    the process's one directory, which a new model empties."""
-    global _image_dir
-    if _image_dir is None:
-        _image_dir = tempfile.mkdtemp(prefix='nova-ibmz-zvm-connector-')
-        atexit.register(shutil.rmtree, _image_dir, ignore_errors=True)
-    return model.Model(image_dir=_image_dir)
+    """An empty single-system cluster (ZVMSIM1), its image repository
+    emptied."""
+    return model.Model(image_dir=REPOSITORY)
 
 
 def server():
@@ -42,6 +45,8 @@ def config(url):
     return zvm_conf.ZVMConfig(cloud_connector_url=url,
                               disk_pool=types.DiskPool('ECKD', 'POOL1'),
                               admin_token=ADMIN_TOKEN, connector_timeout=10,
+                              image_tmp_path=str(COMPUTE_TMP),
+                              vswitch='VSWITCH1',
                               retry_backoff=0.01)
 
 

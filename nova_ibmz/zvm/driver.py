@@ -4,47 +4,304 @@
 """Nova compute driver for guests of IBM z/VM, through the Cloud Connector.
 
 compute_driver = ibmz.ZVMDriver.  The class only maps Nova's calls onto the
-parts: client.CloudConnector (REST), host.ZVMHost (the z/VM system) and
-guest.Guests (the guests).
+parts: client.CloudConnector (REST), host.ZVMHost (the z/VM system),
+guest.Guests (ownership and CP state), image.Images (the connector's image
+repository, snapshots) and configdrive (what the guest boots with).
+
+An instance's life on z/VM: spawn imports the Glance image into the
+connector once, defines the guest with its root minidisk at 0100, deploys
+the image with the config drive punched to the guest's reader, and logs
+the guest on.  A failure deletes the guest with all it was given.
 """
 
+import contextlib
+import getpass
+import os
+
+from nova.compute import power_state
+from nova import exception
+from nova.objects import diagnostics
+from nova.objects import fields
 from nova.virt import driver
 from nova.virt import hardware
+from oslo_log import log as logging
+from oslo_utils import excutils
+from oslo_utils import fileutils
 
+from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz import conf
 from nova_ibmz.zvm import client
+from nova_ibmz.zvm import configdrive
 from nova_ibmz.zvm import guest
 from nova_ibmz.zvm import host
+from nova_ibmz.zvm import image
+from nova_ibmz.zvm import network
+
+LOG = logging.getLogger(__name__)
+CONF = conf.CONF
+ROOT_VDEV = '0100'
+
+
+def _vif_failed(event_name, instance):
+    LOG.error('Neutron reported a failure on %s', event_name,
+              instance=instance)
+    if CONF.vif_plugging_is_fatal:
+        raise exception.VirtualInterfaceCreateException()
+
+
+def _os_version(instance):
+    """The os_distro of the image the instance was built from, which Nova
+    keeps with the instance."""
+    return instance.system_metadata.get('image_os_distro')
 
 
 class ZVMDriver(driver.ComputeDriver):
 
-    capabilities = dict(driver.ComputeDriver.capabilities)
+    capabilities = dict(driver.ComputeDriver.capabilities,
+                        supports_attach_interface=True)
 
     def __init__(self, virtapi, config=None):
         """Read [zvm] now, so several drivers can run in one process."""
         super().__init__(virtapi)
-        config = config or conf.zvm.load(conf.CONF)
-        connector = client.CloudConnector(
+        self._config = config = config or conf.zvm.load(CONF)
+        self._connector = client.CloudConnector(
             config.cloud_connector_url, verify=config.verify,
             admin_token=config.admin_token,
             timeout=config.connector_timeout,
             retries=config.connector_retries, backoff=config.retry_backoff)
-        self._host = host.ZVMHost(connector)
-        self._guests = guest.Guests(connector)
+        self._host = host.ZVMHost(self._connector)
+        self._guests = guest.Guests(self._connector)
+        self._tmp_path = config.image_tmp_path or os.path.join(
+            CONF.instances_path, 'zvm')
+        self._network = network.Network(self._connector, config.vswitch)
+        self._images = image.Images(
+            self._connector, self._tmp_path,
+            remote_host=f'{getpass.getuser()}@{CONF.my_ip}')
 
     def init_host(self, host):
-        guest.check_name_template(conf.CONF.instance_name_template)
+        guest.check_name_template(CONF.instance_name_template)
         self._host.info()  # fails clearly if the connector is unreachable
+
+    # -- what Nova asks often: answered from the cache -------------------
 
     def list_instances(self):
         return self._guests.names()
 
+    def instance_exists(self, instance):
+        try:
+            self._guests.owned(instance)
+            return True
+        except exception.InstanceNotFound:
+            return False
+
     def get_info(self, instance, use_cache=True):
-        return hardware.InstanceInfo(state=self._guests.power_state(instance))
+        return hardware.InstanceInfo(
+            state=self._guests.power_state(instance, use_cache=use_cache))
 
     def get_available_resource(self, nodename):
         return self._host.resources()
 
     def get_available_nodes(self, refresh=False):
         return [self._host.node]
+
+    def get_host_uptime(self):
+        return self._host.uptime()
+
+    def get_host_ip_addr(self):
+        return CONF.my_ip
+
+    def get_instance_diagnostics(self, instance):
+        """CPUs, memory and CPU time from the connector's guest info."""
+        uid = self._guests.owned(instance)
+        info = self._connector.get(f'/guests/{uid}/info')
+        state = self._guests.power_state(instance)
+        diags = diagnostics.Diagnostics(
+            state=power_state.STATE_MAP[state],
+            # 'driver' is an enum of other hypervisors' drivers: unset.
+            hypervisor=fields.HVType.ZVM, hypervisor_os='z/VM',
+            config_drive=True)
+        cpus = info.get('online_cpu_num') or info.get('num_cpu') or 0
+        for cpu in range(cpus):
+            # The connector gives the guest's total CPU time only.
+            diags.add_cpu(id=cpu, time=info.get('cpu_time_us', 0) * 1000
+                          // max(cpus, 1))
+        diags.memory_details = diagnostics.MemoryDiagnostics(
+            maximum=info.get('max_mem_kb', 0) // 1024,
+            used=info.get('mem_kb', 0) // 1024)
+        return diags
+
+    def get_diagnostics(self, instance):
+        uid = self._guests.owned(instance)
+        info = self._connector.get(f'/guests/{uid}/info')
+        return {'power_state': info['power_state'],
+                'num_cpu': info.get('num_cpu'),
+                'online_cpu_num': info.get('online_cpu_num'),
+                'cpu_time_us': info.get('cpu_time_us'),
+                'mem_kb': info.get('mem_kb'),
+                'max_mem_kb': info.get('max_mem_kb')}
+
+    # -- building and removing -----------------------------------------
+
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True, accel_info=None):
+        uid = guest.userid(instance)
+        os_version = self._images.os_version(image_meta)
+        name, disk_type, image_bytes = self._images.ensure(context,
+                                                           image_meta)
+        pool = self._config.disk_pool
+        if disk_type != pool.disk_type:
+            raise InstanceSetupError(
+                instance.uuid, f'image {image_meta.id} is a dump of an '
+                f'{disk_type} disk, and this host deploys to {pool} ([zvm] '
+                f'disk_pool)')
+        root_gb = image.root_gb(instance.flavor.root_gb, image_bytes,
+                                instance)
+        disks = [{'size': f'{root_gb}g', 'is_boot_disk': True,
+                  'disk_pool': str(pool)}]
+        disks += [{'size': f'{eph["size"]}g', 'disk_pool': str(pool),
+                   'format': eph.get('guest_format') or 'ext4'}
+                  for eph in driver.block_device_info_get_ephemerals(
+                      block_device_info)]
+        self._define(instance, uid, disks)
+        try:
+            self._deploy(instance, uid, name, os_version, injected_files,
+                         network_info, admin_password)
+            with self._vifs_plugged(instance, network_info):
+                self._network.plug(uid, os_version, network_info,
+                                   hostname=instance.hostname)
+            if power_on:
+                self._guests.action(instance, 'start', state_after='on')
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                LOG.error('Spawn failed; deleting guest %s', uid,
+                          instance=instance)
+                self._guests.delete(instance)
+
+    def _define(self, instance, uid, disks):
+        """POST /guests; a userid z/VM has already (someone else's guest
+        of that name) is refused without touching it."""
+        body = {'userid': uid, 'vcpus': instance.flavor.vcpus,
+                'memory': instance.flavor.memory_mb, 'disk_list': disks}
+        if self._config.user_profile:
+            body['user_profile'] = self._config.user_profile
+        try:
+            self._connector.post('/guests', {'guest': body})
+        except client.ConnectorError as e:
+            if e.status == 409:
+                raise InstanceSetupError(
+                    instance.uuid, f'z/VM has a user {uid} already, which '
+                    f'this host did not define; check instance_name_template '
+                    f'against the z/VM directory')
+            raise
+        self._guests.adopted(uid)
+
+    def _deploy(self, instance, uid, image_name, os_version, injected_files,
+                network_info, admin_password):
+        """The image onto 0100, the config drive into the reader."""
+        fileutils.ensure_tree(self._tmp_path)
+        drive = os.path.join(self._tmp_path, f'{instance.uuid}.iso')
+        try:
+            configdrive.build(instance, drive, injected_files, network_info,
+                              admin_password)
+            self._guests.action(
+                instance, 'deploy', image=image_name, vdev=ROOT_VDEV,
+                transportfiles=drive, remotehost=self._images.remote_host,
+                hostname=instance.hostname)
+        finally:
+            fileutils.delete_if_exists(drive)
+        instance.config_drive = 'True'
+
+    @contextlib.contextmanager
+    def _vifs_plugged(self, instance, network_info):
+        """Wait, as nova's libvirt driver does, for Neutron to report the
+        ports plugged once their NICs are coupled."""
+        timeout = CONF.vif_plugging_timeout
+        events = self._network.events(network_info or []) if timeout else []
+        try:
+            with self.virtapi.wait_for_instance_event(
+                    instance, events, timeout=timeout,
+                    error_callback=_vif_failed):
+                yield
+        except exception.InstanceEventTimeout:
+            LOG.warning('Neutron did not report the ports of %s plugged '
+                        'within %d s', instance.uuid, timeout,
+                        instance=instance)
+            if CONF.vif_plugging_is_fatal:
+                raise exception.VirtualInterfaceCreateException()
+
+    def destroy(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, destroy_secrets=True):
+        """Delete our guest (CP logs it off first); one that is gone, or
+        not ours, is left alone."""
+        self._guests.delete(instance)
+
+    def cleanup(self, context, instance, network_info, block_device_info=None,
+                destroy_disks=True, migrate_data=None, destroy_vifs=True,
+                destroy_secrets=True):
+        """destroy() removed everything: the guest held it all."""
+
+    # -- power -----------------------------------------------------------
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        """A shutdown in the guest (softstop), then CP logs it off; with
+        timeout 0, logs it off at once."""
+        guest.mark_paused(instance, False)
+        if timeout:
+            self._guests.action(instance, 'softstop', state_after='off',
+                                timeout=timeout,
+                                poll_interval=retry_interval or 10)
+        else:
+            self._guests.action(instance, 'stop', state_after='off')
+
+    def power_on(self, context, instance, network_info,
+                 block_device_info=None, accel_info=None, share_info=None):
+        guest.mark_paused(instance, False)
+        self._guests.action(instance, 'start', state_after='on')
+
+    def resume_state_on_host_boot(self, context, instance, network_info,
+                                  block_device_info=None):
+        self.power_on(context, instance, network_info, block_device_info)
+
+    def reboot(self, context, instance, network_info, reboot_type,
+               block_device_info=None, bad_volumes_callback=None,
+               accel_info=None, share_info=None):
+        """Soft: the guest reboots itself (through IUCV); hard: CP logs it
+        off and on again."""
+        guest.mark_paused(instance, False)
+        if reboot_type == 'SOFT':
+            self._guests.action(instance, 'reboot', state_after='on')
+        else:
+            self._guests.action(instance, 'reset', state_after='on')
+
+    def pause(self, instance):
+        """CP stops the guest's CPUs; memory stays."""
+        self._guests.action(instance, 'pause')
+        guest.mark_paused(instance, True)
+
+    def unpause(self, instance):
+        self._guests.action(instance, 'unpause')
+        guest.mark_paused(instance, False)
+
+    # -- networks ---------------------------------------------------------
+
+    def attach_interface(self, context, instance, image_meta, vif):
+        self._network.attach(self._guests.owned(instance),
+                             _os_version(instance), vif)
+
+    def detach_interface(self, context, instance, vif):
+        self._network.detach(self._guests.owned(instance),
+                             _os_version(instance), vif)
+
+    # -- images and consoles ---------------------------------------------
+
+    def snapshot(self, context, instance, image_id, update_task_state):
+        try:
+            uid = self._guests.owned(instance)
+        except exception.InstanceNotFound:
+            raise exception.InstanceNotRunning(instance_id=instance.uuid)
+        self._images.snapshot(context, instance, uid, image_id,
+                              update_task_state)
+
+    def get_console_output(self, context, instance):
+        return self._guests.action(instance, 'get_console_output')

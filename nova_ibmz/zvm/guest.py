@@ -1,21 +1,38 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""z/VM guests as instances: userids and power state.
+"""z/VM guests as instances: userids, ownership, CP state.
 
 A guest's userid is the Nova instance name.  z/VM userids are at most 8
 characters and CP folds them to upper case, while Nova matches instance
 names exactly, so the instance_name_template must give short lower-case
 names such as "os%06x" and the driver speaks to the connector in upper case.
+
+Ownership: a guest is this host's when the connector's database lists it
+(the connector of one z/VM system serves one compute host) and its userid
+follows the name template.  Every other user of the z/VM system, defined by
+hand or by another tool, is left alone: the driver never stops, changes or
+deletes it, even when its name matches an instance's.
+
+CP states are cached as Nova's ironic driver caches nodes: one GET
+/guests/stats answers for every owned guest (the connector lists the
+logged-on ones only), so a power-state sync of N instances costs one
+request, not N.  Every power operation records its own result.
 """
 
 import re
+import threading
+import time
 
 from nova.compute import power_state
 from nova import exception
+from oslo_log import log as logging
 
 from nova_ibmz.common.exception import ConfigurationError
+from nova_ibmz.conf import CONF
 from nova_ibmz.zvm.client import ConnectorNotFound
+
+LOG = logging.getLogger(__name__)
 
 _USERID = re.compile(r'^[a-z0-9@#$][a-z0-9@#$_-]{0,7}$')
 
@@ -23,7 +40,14 @@ _USERID = re.compile(r'^[a-z0-9@#$][a-z0-9@#$_-]{0,7}$')
 # the last a six-hex-digit template such as "os%06x" keeps within 8.
 _SAMPLE_IDS = (1, 0xffffff)
 
+# The connector knows "on" (logged on, or stopped by CP: paused) and "off".
+# Paused is Nova's own record (system_metadata), set by pause() and cleared
+# by every call that changes the CP state.
 _POWER_STATES = {'on': power_state.RUNNING, 'off': power_state.SHUTDOWN}
+PAUSED_KEY = 'zvm_paused'
+
+# How long the cached CP states answer get_info(use_cache=True).
+STATE_TTL = 10.0
 
 
 def check_name_template(template):
@@ -44,8 +68,33 @@ def check_name_template(template):
                 f'(for example os%06x)')
 
 
+def name_pattern(template):
+    """A regex of the userids template gives (upper case): "os%06x" gives
+    OS followed by at least six hex digits."""
+    regex, pos = '', 0
+    for field in re.finditer(r'%0?(\d*)([dixX])', template):
+        regex += re.escape(template[pos:field.start()].upper())
+        regex += '[0-9A-F]' if field.group(2) in 'xX' else '[0-9]'
+        regex += f'{{{int(field.group(1))},}}' if field.group(1) else '+'
+        pos = field.end()
+    return re.compile(regex + re.escape(template[pos:].upper()) + '$')
+
+
 def userid(instance):
     return instance.name.upper()
+
+
+def is_paused(instance):
+    return (instance.obj_attr_is_set('system_metadata') and
+            instance.system_metadata.get(PAUSED_KEY) == 'True')
+
+
+def mark_paused(instance, paused):
+    """Record pause in the instance, which the compute manager saves."""
+    if paused:
+        instance.system_metadata[PAUSED_KEY] = 'True'
+    else:
+        instance.system_metadata.pop(PAUSED_KEY, None)
 
 
 class Guests:
@@ -53,16 +102,124 @@ class Guests:
 
     def __init__(self, connector):
         self._connector = connector
+        self._lock = threading.Lock()
+        self._owned = None          # userids; None: read GET /guests
+        self._states = {}           # userid -> 'on' | 'off'
+        self._states_time = 0.0
+
+    # -- ownership ----------------------------------------------------
+
+    def owned_userids(self, fresh=False):
+        """Our guests' userids.  Cost: one GET /guests when fresh or not
+        read yet."""
+        with self._lock:
+            if fresh or self._owned is None:
+                pattern = name_pattern(CONF.instance_name_template)
+                listed = self._connector.get('/guests') or []
+                self._owned = {u.upper() for u in listed
+                               if pattern.match(u.upper())}
+            return set(self._owned)
 
     def names(self):
-        """Instance names of the connector's guests (GET /guests)."""
-        return [u.lower() for u in self._connector.get('/guests')]
+        """Instance names of our guests.  Cost: one GET /guests."""
+        return sorted(u.lower() for u in self.owned_userids(fresh=True))
 
-    def power_state(self, instance):
-        """Nova power state (GET /guests/<userid>/power_state)."""
-        try:
-            state = self._connector.get(
-                f'/guests/{userid(instance)}/power_state')
-        except ConnectorNotFound:
+    def owned(self, instance):
+        """The instance's userid if the guest is ours, else
+        InstanceNotFound.  Cost: none when cached."""
+        uid = userid(instance)
+        if uid not in self.owned_userids() and \
+                uid not in self.owned_userids(fresh=True):
             raise exception.InstanceNotFound(instance_id=instance.uuid)
+        return uid
+
+    def adopted(self, uid):
+        """A guest we just made (or registered) is ours."""
+        with self._lock:
+            if self._owned is not None:
+                self._owned.add(uid)
+            self._states[uid] = 'off'
+
+    def forgotten(self, uid):
+        with self._lock:
+            if self._owned is not None:
+                self._owned.discard(uid)
+            self._states.pop(uid, None)
+
+    # -- CP state -----------------------------------------------------
+
+    def power_state(self, instance, use_cache=True):
+        """Nova's power state.  Cost: nothing while the cache is fresh,
+        else one GET /guests/stats for all guests (use_cache) or one GET
+        .../power_state for this one."""
+        uid = self.owned(instance)
+        if use_cache:
+            state = self._cached_state(uid)
+        else:
+            try:
+                state = self._connector.get(f'/guests/{uid}/power_state')
+            except ConnectorNotFound:
+                self.forgotten(uid)
+                raise exception.InstanceNotFound(instance_id=instance.uuid)
+            self.record(uid, state)
+        if state == 'on' and is_paused(instance):
+            return power_state.PAUSED
         return _POWER_STATES.get(state, power_state.NOSTATE)
+
+    def _cached_state(self, uid):
+        with self._lock:
+            fresh = time.monotonic() - self._states_time < STATE_TTL
+            if fresh and uid in self._states:
+                return self._states[uid]
+        self.refresh_states()
+        with self._lock:
+            return self._states.get(uid, 'off')
+
+    def refresh_states(self):
+        """CP states of all our guests.  Cost: one GET /guests/stats (and
+        one GET /guests if a guest vanished since the last read)."""
+        owned = self.owned_userids()
+        for attempt in (1, 2):
+            try:
+                stats = self._connector.get(
+                    '/guests/stats', userid=','.join(sorted(owned))
+                ) if owned else {}
+                break
+            except ConnectorNotFound:
+                if attempt == 2:
+                    raise
+                # One of them is gone from the directory: list again.
+                owned = self.owned_userids(fresh=True)
+        with self._lock:
+            self._states = {u: 'on' if u in stats else 'off' for u in owned}
+            self._states_time = time.monotonic()
+
+    def record(self, uid, state):
+        with self._lock:
+            self._states[uid] = state
+
+    # -- what changes guests: each an owned guest, checked first --------
+
+    def action(self, instance, name, state_after=None, **body):
+        """One guest action on our guest.  Cost: one POST .../action."""
+        uid = self.owned(instance)
+        output = self._connector.action(uid, name, **body)
+        if state_after is not None:
+            self.record(uid, state_after)
+        return output
+
+    def delete(self, instance):
+        """Log off and delete our guest with its minidisks and NICs; a
+        guest that is not ours (or gone) is left alone.  Cost: one DELETE
+        (which logs the guest off), none if it is not ours."""
+        try:
+            uid = self.owned(instance)
+        except exception.InstanceNotFound:
+            LOG.info('No guest %s of this host to delete', userid(instance),
+                     instance=instance)
+            return
+        try:
+            self._connector.delete(f'/guests/{uid}')
+        except ConnectorNotFound:
+            pass        # gone meanwhile: what we wanted
+        self.forgotten(uid)

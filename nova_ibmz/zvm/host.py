@@ -30,6 +30,11 @@ class ZVMHost:
             self.info()
         return self._node
 
+    def uptime(self):
+        """The system's IPL time as the connector says it ("IPL at
+        11/21/26 08:00:00 UTC"), Nova's host uptime text."""
+        return self.info()['ipl_time']
+
     def resources(self):
         """Nova's resource dict, from the connector's view of the host."""
         info = self.info()

@@ -68,12 +68,6 @@ class DPMConformance(base.StrictConformance):
         self.connection.detach_volume(mock.sentinel.context,
                                       connection_info, instance, '/dev/sdb')
 
-    def test_live_migration_force_complete(self):
-        # nova's test first fills libvirt's active_migrations, which other
-        # drivers lack; PR/SM has no live migration to force.
-        instance, _ = self._get_running_instance()
-        self.connection.live_migration_force_complete(instance)
-
     def test_migrate_disk_and_power_off(self):
         # A partition is resized within its CPC subset: nova's test names
         # another host, which the driver refuses (InstanceFaultRollback).

@@ -10,13 +10,11 @@ bug unless the in-tree driver is shown to be wrong.  Its
 NotImplementedError for the rest is expected (allowed_missing_tests).
 """
 
-import io
-
 from nova import exception
-from nova import objects
 from nova.tests.unit import utils as test_utils
 
 from tests.conformance import base
+from tests.conformance import zvm_suite
 from tests import nova_zvm
 
 # What nova.virt.zvm leaves to the base driver (NotImplementedError).
@@ -75,32 +73,7 @@ class NovaZVMConformance(base.StrictConformance):
                       nova_zvm.generate_config_drive)
 
     def _get_running_instance(self, obj=True):
-        """The suite's instance, from an image z/VM can deploy: the
-        in-tree driver needs os_distro, the connector an image file with
-        its disk header."""
-        image = self.image_service.create(self.ctxt, {
-            'name': 'rhel-s390x', 'status': 'active', 'disk_format': 'raw',
-            'container_format': 'bare',
-            'properties': {'os_distro': nova_zvm.OS_DISTRO,
-                           'architecture': 's390x'}},
-            data=io.BytesIO(nova_zvm.image_data()))
-        instance = test_utils.get_test_instance(obj=obj)
-        instance['image_ref'] = image['id']
-        # The suite's instance has no memory_mb, which this driver sends
-        # as the guest's memory: the suite's flavor has it.
-        instance['memory_mb'] = test_utils.get_test_flavor().memory_mb
-        network_info = test_utils.get_test_network_info()
-        image_meta = objects.ImageMeta.from_dict(
-            self.image_service.show(self.ctxt, image['id']))
-        self.connection.spawn(self.ctxt, instance, image_meta, [], 'herp',
-                              {}, network_info=network_info)
-        return instance, network_info
-
-    def test_live_migration_force_complete(self):
-        # nova's test first fills a libvirt-only attribute; the call itself
-        # is what the in-tree driver leaves out.
-        instance, _ = self._get_running_instance()
-        self.connection.live_migration_force_complete(instance)
+        return zvm_suite.spawn_running(self, obj)
 
     def test_snapshot_not_running(self):
         """A defect of the in-tree driver, not of the simulator: the

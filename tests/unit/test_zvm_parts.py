@@ -342,32 +342,71 @@ def test_no_retries(sim):
 # Guests --------------------------------------------------------------------
 
 
+@pytest.mark.parametrize('use_cache', [True, False])
 @pytest.mark.parametrize('cp_state, state', [
     ('on', power_state.RUNNING),
     ('paused', power_state.RUNNING),    # the connector says "on"
     ('off', power_state.SHUTDOWN),
-    ('unknown', power_state.NOSTATE),
 ])
-def test_get_info(sim, driver, zvm_names, monkeypatch, cp_state, state):
-    if cp_state == 'unknown':
-        # A state the connector of 1.6.3 never answers (it knows on and
-        # off only): the driver must not guess.
-        monkeypatch.setattr(sim_guests, 'power_state',
-                            lambda guest, member: 'unknown')
-    add_guest(sim.model, 'OS000001', 2, 2048,
-              state='on' if cp_state == 'unknown' else cp_state)
+def test_get_info(sim, driver, zvm_names, cp_state, state, use_cache):
+    add_guest(sim.model, 'OS000001', 2, 2048, state=cp_state)
     add_guest(sim.model, 'OS000002', 1, 1024,
               state='on' if cp_state == 'off' else 'off')
-    assert driver.get_info(instance(1)).state == state
+    assert driver.get_info(instance(1), use_cache=use_cache).state == state
 
 
-def test_get_info_follows_the_guest(sim, driver, zvm_names):
+def test_get_info_of_an_unknown_state(sim, driver, zvm_names, monkeypatch):
+    """A state the connector of 1.6.3 never answers (it knows on and off
+    only): the driver must not guess."""
+    monkeypatch.setattr(sim_guests, 'power_state',
+                        lambda guest, member: 'unknown')
+    add_guest(sim.model, 'OS000001', 2, 2048, state='on')
+    assert driver.get_info(instance(1), use_cache=False).state == \
+        power_state.NOSTATE
+
+
+def test_get_info_paused_by_nova(sim, driver, zvm_names):
+    """CP reports a stopped guest as logged on; pause() records it."""
+    add_guest(sim.model, 'OS000001', 2, 2048, state='on')
+    paused = instance(1)
+    paused.system_metadata = {}
+    driver.pause(paused)
+    assert paused.system_metadata == {guest.PAUSED_KEY: 'True'}
+    assert sim.model.guest('OS000001').state == 'paused'
+    assert driver.get_info(paused).state == power_state.PAUSED
+    driver.unpause(paused)
+    assert driver.get_info(paused).state == power_state.RUNNING
+    assert paused.system_metadata == {}
+
+
+def test_get_info_follows_the_guest(sim, driver, zvm_names, monkeypatch):
     add_guest(sim.model, 'OS00001F', 2, 2048, state='off')
     assert driver.get_info(instance(31)).state == power_state.SHUTDOWN
     with sim.model.lock:
         sim_guests.set_state(sim.model, sim.model.guest('os00001f'),
                              sim.member, 'on')
+    # Asked, the connector tells at once; the cache, when it is renewed.
+    assert driver.get_info(instance(31), use_cache=False).state == \
+        power_state.RUNNING
+    with sim.model.lock:
+        sim_guests.set_state(sim.model, sim.model.guest('os00001f'),
+                             sim.member, 'off')
     assert driver.get_info(instance(31)).state == power_state.RUNNING
+    monkeypatch.setattr(guest, 'STATE_TTL', 0)
+    assert driver.get_info(instance(31)).state == power_state.SHUTDOWN
+
+
+def test_power_state_sync_costs_one_request(sim, driver, zvm_names):
+    """get_info for every instance, as Nova's periodic sync asks: one GET
+    /guests/stats for all, not one request per guest."""
+    for n in range(1, 9):
+        add_guest(sim.model, f'OS{n:06X}', state='on' if n % 2 else 'off')
+    driver.list_instances()
+    sim.log.clear()
+    states = [driver.get_info(instance(n)).state for n in range(1, 9)]
+    assert states == [power_state.RUNNING, power_state.SHUTDOWN] * 4
+    assert [(e['method'], e['path'].split('?')[0])
+            for e in sim.log.since(0)] == [('GET', '/guests/stats')]
 
 
 def test_get_info_of_a_missing_guest(sim, driver, zvm_names):
@@ -384,7 +423,7 @@ def test_userid_is_upper_case(zvm_names):
     assert guest.userid(instance(0xabc)) == 'OS000ABC'
 
 
-def test_list_instances_lower_case(sim, driver):
+def test_list_instances_lower_case(sim, driver, zvm_names):
     assert driver.list_instances() == []
     for userid in ('OS00000A', 'OS000001'):
         add_guest(sim.model, userid)
@@ -393,7 +432,7 @@ def test_list_instances_lower_case(sim, driver):
     assert sorted(driver.list_instances()) == ['os000001', 'os00000a']
 
 
-def test_guests_names_through_the_client(sim, cc):
+def test_guests_names_through_the_client(sim, cc, zvm_names):
     add_guest(sim.model, 'OS0000FF', state='on')
     assert guest.Guests(cc).names() == ['os0000ff']
 
