@@ -22,23 +22,35 @@ atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 # The connector's image repository, and the compute host's image_tmp_path.
 REPOSITORY = _ROOT / 'repository'
 COMPUTE_TMP = _ROOT / 'compute'
-_server = None
+_servers = []
 
 
 def new_model():
-    """An empty single-system cluster (ZVMSIM1), its image repository
-    emptied."""
-    return model.Model(image_dir=REPOSITORY)
+    """An empty SSI cluster of two members (ZVMSIM1, ZVMSIM2), its image
+    repository emptied."""
+    return model.Model(members=2, image_dir=REPOSITORY)
+
+
+def _serve():
+    if not _servers:
+        cluster = new_model()
+        for name in cluster.members:
+            sim = zvm_server.ConnectorServer(
+                cluster, name, admin_token=ADMIN_TOKEN).start()
+            atexit.register(sim.stop)
+            _servers.append(sim)
+    return _servers
 
 
 def server():
-    """The process's simulator; started on first use."""
-    global _server
-    if _server is None:
-        _server = zvm_server.ConnectorServer(
-            new_model(), admin_token=ADMIN_TOKEN).start()
-        atexit.register(_server.stop)
-    return _server
+    """The connector of the process's simulator on its first member;
+    started on first use."""
+    return _serve()[0]
+
+
+def second():
+    """The connector of the second member, on the same cluster."""
+    return _serve()[1]
 
 
 def config(url):
@@ -51,9 +63,12 @@ def config(url):
 
 
 def fresh(sim):
-    """The simulator with a new, empty model (and its system ZVMSIM1)."""
-    sim.model = new_model()
-    sim.member_name = next(iter(sim.model.members))
+    """The simulator with a new, empty cluster on both members; sim (the
+    first member's connector) keeps ZVMSIM1."""
+    cluster = new_model()
+    for n, member in enumerate(_serve()):
+        member.model = cluster
+        member.member_name = list(cluster.members)[n]
     return sim
 
 
@@ -61,3 +76,18 @@ def driver(virtapi):
     """A driver on the simulator, whose model starts empty each time."""
     sim = fresh(server())
     return zvm_driver.ZVMDriver(virtapi, config=config(sim.url))
+
+
+# Storage targets Cinder's FC driver would give.
+TARGETS = ['500507680B21BAC6', '500507680b22bac6']
+
+
+def fc_connection(serial='vol-1', lun=1, targets=TARGETS, **data):
+    """Cinder's connection info of an FC volume at lun."""
+    return {'driver_volume_type': 'fibre_channel', 'serial': serial,
+            'data': dict(target_wwn=targets, target_lun=lun, **data)}
+
+
+def second_driver(virtapi):
+    """A driver on the cluster's second member (ZVMSIM2)."""
+    return zvm_driver.ZVMDriver(virtapi, config=config(second().url))

@@ -19,6 +19,7 @@ import getpass
 import os
 
 from nova.compute import power_state
+from nova.compute import task_states
 from nova import exception
 from nova.objects import diagnostics
 from nova.objects import fields
@@ -35,7 +36,9 @@ from nova_ibmz.zvm import configdrive
 from nova_ibmz.zvm import guest
 from nova_ibmz.zvm import host
 from nova_ibmz.zvm import image
+from nova_ibmz.zvm import migration
 from nova_ibmz.zvm import network
+from nova_ibmz.zvm import volume
 
 LOG = logging.getLogger(__name__)
 CONF = conf.CONF
@@ -47,6 +50,14 @@ def _vif_failed(event_name, instance):
               instance=instance)
     if CONF.vif_plugging_is_fatal:
         raise exception.VirtualInterfaceCreateException()
+
+
+def _boot_mapping(block_device_info):
+    """The block device Nova boots the instance from, if a volume."""
+    root = (block_device_info or {}).get('root_device_name')
+    return next((m for m in driver.block_device_info_get_mapping(
+        block_device_info) if m.get('boot_index') == 0 or
+        (root and m.get('mount_device') == root)), None)
 
 
 def _os_version(instance):
@@ -74,6 +85,8 @@ class ZVMDriver(driver.ComputeDriver):
         self._tmp_path = config.image_tmp_path or os.path.join(
             CONF.instances_path, 'zvm')
         self._network = network.Network(self._connector, config.vswitch)
+        self._volumes = volume.Volumes(self._connector, CONF.host)
+        self._migrations = migration.Migrations(self._connector)
         self._images = image.Images(
             self._connector, self._tmp_path,
             remote_host=f'{getpass.getuser()}@{CONF.my_ip}')
@@ -164,6 +177,9 @@ class ZVMDriver(driver.ComputeDriver):
                   for eph in driver.block_device_info_get_ephemerals(
                       block_device_info)]
         self._define(instance, uid, disks)
+        # Nova keeps the image's properties with the instance; volumes and
+        # interfaces attached later need the distribution.
+        instance.system_metadata.setdefault('image_os_distro', os_version)
         try:
             self._deploy(instance, uid, name, os_version, injected_files,
                          network_info, admin_password)
@@ -232,9 +248,34 @@ class ZVMDriver(driver.ComputeDriver):
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
-        """Delete our guest (CP logs it off first); one that is gone, or
-        not ours, is left alone."""
+        """Delete our guest (CP logs it off first) after counting its
+        volumes off its FCP devices and freeing them; one that is gone, or
+        not ours, is left alone.  The revert of a resize to another SSI
+        member destroys the instance on the destination: the guest is the
+        same one, so it is only logged off and given back."""
+        uid = guest.userid(instance)
+        if instance.task_state == task_states.RESIZE_REVERTING:
+            if self.instance_exists(instance):
+                self._guests.action(instance, 'stop', state_after='off')
+                self._migrations.release(uid)
+                self._guests.forgotten(uid)
+            return
+        if self.instance_exists(instance):
+            self._detach_all(instance, uid, block_device_info)
+            self._volumes.release(uid)
         self._guests.delete(instance)
+
+    def _detach_all(self, instance, uid, block_device_info):
+        mappings = driver.block_device_info_get_mapping(block_device_info)
+        if not mappings:
+            return
+        connector_info = self._volumes.connector(uid)
+        root = _boot_mapping(block_device_info)
+        for bdm in mappings:
+            self._volumes.detach(
+                uid, _os_version(instance), bdm['connection_info'],
+                bdm['mount_device'], connector_info,
+                is_root_volume=bdm is root, connections_only=True)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
@@ -282,6 +323,131 @@ class ZVMDriver(driver.ComputeDriver):
     def unpause(self, instance):
         self._guests.action(instance, 'unpause')
         guest.mark_paused(instance, False)
+
+    # -- volumes ----------------------------------------------------------
+
+    def get_volume_connector(self, instance):
+        """The FC connector: the WWPNs of the FCP devices the connector
+        reserves for the guest (which need not exist yet)."""
+        return self._volumes.connector(guest.userid(instance))
+
+    def attach_volume(self, context, connection_info, instance, mountpoint,
+                      disk_bus=None, device_type=None, encryption=None):
+        uid = self._guests.owned(instance)
+        self._volumes.attach(uid, _os_version(instance), connection_info,
+                             mountpoint, self._volumes.connector(uid))
+
+    def detach_volume(self, context, connection_info, instance, mountpoint,
+                      encryption=None):
+        try:
+            uid = self._guests.owned(instance)
+        except exception.InstanceNotFound:
+            return      # gone with its guest
+        self._volumes.detach(uid, _os_version(instance), connection_info,
+                             mountpoint, self._volumes.connector(uid))
+
+    # -- live migration between SSI members (VMRELOCATE) ------------------
+
+    def check_can_live_migrate_destination(self, context, instance,
+                                           src_compute_info, dst_compute_info,
+                                           block_migration=False,
+                                           disk_over_commit=False):
+        return migration.migrate_data(self._host.node)
+
+    def cleanup_live_migration_destination_check(self, context,
+                                                 dest_check_data):
+        """The destination check changed nothing."""
+
+    def check_can_live_migrate_source(self, context, instance,
+                                      dest_check_data,
+                                      block_device_info=None):
+        self._migrations.check(self._guests.owned(instance),
+                               migration.destination(dest_check_data))
+        return dest_check_data
+
+    def pre_live_migration(self, context, instance, block_device_info,
+                           network_info, disk_info, migrate_data):
+        """The directory, minidisks and vswitches are the cluster's."""
+        return migrate_data
+
+    def live_migration(self, context, instance, dest, post_method,
+                       recover_method, block_migration=False,
+                       migrate_data=None):
+        uid = self._guests.owned(instance)
+        try:
+            self._migrations.move(uid, migration.destination(migrate_data))
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                recover_method(context, instance, dest, migrate_data)
+        self._guests.forgotten(uid)
+        post_method(context, instance, dest, block_migration, migrate_data)
+
+    def post_live_migration_at_source(self, context, instance, network_info):
+        """The source's connector drops the guest on the move; make sure."""
+        self._migrations.release(guest.userid(instance))
+
+    def post_live_migration_at_destination(self, context, instance,
+                                           network_info,
+                                           block_migration=False,
+                                           block_device_info=None):
+        self._adopt(instance, network_info, 'on')
+
+    def rollback_live_migration_at_destination(
+            self, context, instance, network_info, block_device_info,
+            destroy_disks=True, migrate_data=None):
+        """The guest never left the source: nothing here to undo."""
+
+    def _adopt(self, instance, network_info, state):
+        """Take a guest of the shared directory into our connector."""
+        uid = guest.userid(instance)
+        self._migrations.register(
+            uid, _os_version(instance),
+            [(vif['address'], vif['id']) for vif in network_info or []])
+        self._guests.adopted(uid)
+        self._guests.record(uid, state)
+
+    # -- resize (cold; to this member or another of the SSI cluster) -------
+
+    def migrate_disk_and_power_off(self, context, instance, dest,
+                                   flavor, network_info,
+                                   block_device_info=None,
+                                   timeout=0, retry_interval=0):
+        """Check the new flavor against the guest, then log it off.  Its
+        minidisks are in the cluster's disk pools: nothing to copy."""
+        self._migrations.check_resize(self._guests.owned(instance),
+                                      instance.flavor, flavor)
+        self.power_off(instance, timeout, retry_interval)
+        return ''
+
+    def finish_migration(self, context, migration, instance, disk_info,
+                         network_info, image_meta, resize_instance,
+                         allocations, block_device_info=None, power_on=True,
+                         share_info=None):
+        if migration.source_compute != migration.dest_compute:
+            self._adopt(instance, network_info, 'off')
+        self._apply_flavor(instance, power_on)
+
+    def confirm_migration(self, context, migration, instance, network_info):
+        """On the source: give up a guest that went to another member."""
+        if migration.source_compute != migration.dest_compute:
+            uid = guest.userid(instance)
+            self._migrations.release(uid)
+            self._guests.forgotten(uid)
+
+    def finish_revert_migration(self, context, instance, network_info,
+                                migration, block_device_info=None,
+                                power_on=True, share_info=None):
+        # The compute manager has put the old flavor back on the instance.
+        if not self.instance_exists(instance):
+            self._adopt(instance, network_info, 'off')
+        self._apply_flavor(instance, power_on)
+
+    def _apply_flavor(self, instance, power_on):
+        uid = self._guests.owned(instance)
+        self._migrations.apply_flavor(uid, instance.flavor.vcpus,
+                                      instance.flavor.memory_mb)
+        if power_on:
+            self.power_on(None, instance, None)
 
     # -- networks ---------------------------------------------------------
 

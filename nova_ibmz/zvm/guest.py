@@ -81,7 +81,8 @@ def name_pattern(template):
 
 
 def userid(instance):
-    return instance.name.upper()
+    # Nova's suite passes some instances as dicts.
+    return instance['name'].upper()
 
 
 def is_paused(instance):

@@ -57,8 +57,6 @@ DPM = {
 }
 
 ZVM = frozenset([
-    'test_attach_detach_different_power_states',
-    'test_attach_detach_volume',
     'test_block_stats',
     'test_get_device_name_for_instance',
     'test_get_host_cpu_stats',
@@ -67,16 +65,12 @@ ZVM = frozenset([
     'test_get_serial_console',
     'test_get_spice_console',
     'test_get_vnc_console',
-    'test_get_volume_connector',
-    'test_get_volume_connector_storage_ip',
     'test_host_power_action_reboot',
     'test_host_power_action_shutdown',
     'test_host_power_action_startup',
     'test_list_instance_uuids',
-    'test_live_migration',
     'test_live_migration_abort',
     'test_live_migration_force_complete',
-    'test_migrate_disk_and_power_off',
     'test_poll_rebooting_instances',
     'test_rescue',
     'test_restore_running',

@@ -13,6 +13,7 @@ that passes fails too, so the lists can only shrink.
 
 import functools
 import os
+from unittest import mock
 
 from nova import test
 from nova.tests.unit.virt import test_virt_drivers as nova_suite
@@ -76,3 +77,42 @@ class StrictConformance(nova_suite._VirtDriverTestCase, test.TestCase):
         # other driver has; the call itself is what is tested.
         instance, _ = self._get_running_instance()
         self.connection.live_migration_force_complete(instance)
+
+    # The volume tests, with the connection info of a volume the driver
+    # can attach (nova's suite uses the type 'fake').
+
+    def volume_connection(self, instance, lun):
+        """Cinder's connection info for a volume at lun."""
+        return {'driver_volume_type': 'fake', 'serial': f'fake-{lun}',
+                'data': {}}
+
+    def block_device_info(self, instance):
+        """What the compute manager passes to power_on for the instance."""
+        return None
+
+    def test_attach_detach_volume(self):
+        instance, _ = self._get_running_instance()
+        connection_info = self.volume_connection(instance, 2)
+        self.assertIsNone(self.connection.attach_volume(
+            None, connection_info, instance, '/dev/sdb'))
+        self.assertIsNone(self.connection.detach_volume(
+            mock.sentinel.context, connection_info, instance, '/dev/sdb'))
+
+    def test_swap_volume(self):
+        instance, _ = self._get_running_instance()
+        old = self.volume_connection(instance, 2)
+        self.connection.attach_volume(None, old, instance, '/dev/sdb')
+        self.connection.swap_volume(None, old,
+                                    self.volume_connection(instance, 3),
+                                    instance, '/dev/sdb', 2)
+
+    def test_attach_detach_different_power_states(self):
+        instance, network_info = self._get_running_instance()
+        connection_info = self.volume_connection(instance, 2)
+        self.connection.power_off(instance)
+        self.connection.attach_volume(None, connection_info, instance,
+                                      '/dev/sdb')
+        self.connection.power_on(self.ctxt, instance, network_info,
+                                 self.block_device_info(instance))
+        self.connection.detach_volume(mock.sentinel.context,
+                                      connection_info, instance, '/dev/sdb')

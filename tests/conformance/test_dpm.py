@@ -14,7 +14,6 @@ compute manager's prepare_for_spawn, an FC boot volume, dpm_vswitch ports
 and FC connection info.
 """
 
-from unittest import mock
 
 from nova.tests.unit import utils as test_utils
 
@@ -39,34 +38,11 @@ class DPMConformance(base.StrictConformance):
                                   instance))
         return instance, network_info
 
-    def test_attach_detach_volume(self):
-        instance, _ = self._get_running_instance()
-        connection_info = hmc.fc_connection(instance, lun=2)
-        self.assertIsNone(self.connection.attach_volume(
-            None, connection_info, instance, '/dev/sdb'))
-        self.assertIsNone(self.connection.detach_volume(
-            mock.sentinel.context, connection_info, instance, '/dev/sdb'))
+    def volume_connection(self, instance, lun):
+        return hmc.fc_connection(instance, lun=lun)
 
-    def test_swap_volume(self):
-        # With FC volumes, as DPM needs.  swap_volume stays missing: the
-        # guest would have to move to the new LUN, which no HMC call does.
-        instance, _ = self._get_running_instance()
-        old = hmc.fc_connection(instance, lun=2)
-        self.connection.attach_volume(None, old, instance, '/dev/sdb')
-        self.connection.swap_volume(None, old,
-                                    hmc.fc_connection(instance, lun=3),
-                                    instance, '/dev/sdb', 2)
-
-    def test_attach_detach_different_power_states(self):
-        instance, network_info = self._get_running_instance()
-        connection_info = hmc.fc_connection(instance, lun=2)
-        self.connection.power_off(instance)
-        self.connection.attach_volume(None, connection_info, instance,
-                                      '/dev/sdb')
-        self.connection.power_on(self.ctxt, instance, network_info,
-                                 hmc.boot_from_volume(instance))
-        self.connection.detach_volume(mock.sentinel.context,
-                                      connection_info, instance, '/dev/sdb')
+    def block_device_info(self, instance):
+        return hmc.boot_from_volume(instance)
 
     def test_migrate_disk_and_power_off(self):
         # A partition is resized within its CPC subset: nova's test names

@@ -462,9 +462,12 @@ def test_get_available_resource_from_get_host(sim, driver, host_reads):
         # The connector's disk pool: 500 GB of 1457 cylinders each.
         sim.model.pools['ECKD:POOL1'].total_units = 500 * 1457
     # Root disks of 10 GB, 14,564 cylinders each: 30 GB in use.
-    add_guest(sim.model, 'OS000001', 2, 2048, state='on', root='10g')
-    add_guest(sim.model, 'OS000002', 3, 4096, state='on', root='10g')
-    add_guest(sim.model, 'OS000003', 8, 8192, state='off', root='10g')
+    add_guest(sim.model, 'OS000001', 2, 2048, state='on', root='10g',
+              member=system.name)
+    add_guest(sim.model, 'OS000002', 3, 4096, state='on', root='10g',
+              member=system.name)
+    add_guest(sim.model, 'OS000003', 8, 8192, state='off', root='10g',
+              member=system.name)
     resources = driver.get_available_resource('ZVMTEST2')
     assert host_reads() == 1
     assert {k: v for k, v in resources.items() if k != 'cpu_info'} == {
