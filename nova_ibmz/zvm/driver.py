@@ -26,6 +26,7 @@ from nova.objects import fields
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
+from oslo_serialization import jsonutils
 from oslo_utils import excutils
 from oslo_utils import fileutils
 
@@ -381,6 +382,11 @@ class ZVMDriver(driver.ComputeDriver):
                 recover_method(context, instance, dest, migrate_data)
         self._guests.forgotten(uid)
         post_method(context, instance, dest, block_migration, migrate_data)
+
+    def get_instance_disk_info(self, instance, block_device_info=None):
+        """No disk to copy: the minidisks are in the cluster's disk pools,
+        which every member reaches."""
+        return jsonutils.dumps([])
 
     def post_live_migration_at_source(self, context, instance, network_info):
         """The source's connector drops the guest on the move; make sure."""

@@ -7,7 +7,7 @@ These lists may only shrink: the conformance run fails when a listed test
 passes (remove it here) and when an unlisted test raises
 NotImplementedError.  Keys of BY_DRIVER are the driver columns of
 doc/support-matrix.ini.  A driver that is done names its reason for each
-test (DPM); z/VM's list waits for issue 6.
+test.
 """
 
 # Each with the reason PR/SM (or this driver) does not do it.
@@ -56,36 +56,55 @@ DPM = {
     'volume',
 }
 
-ZVM = frozenset([
-    'test_block_stats',
-    'test_get_device_name_for_instance',
-    'test_get_host_cpu_stats',
-    'test_get_instance_disk_info',
-    'test_get_mks_console',
-    'test_get_serial_console',
-    'test_get_spice_console',
-    'test_get_vnc_console',
-    'test_host_power_action_reboot',
-    'test_host_power_action_shutdown',
-    'test_host_power_action_startup',
-    'test_list_instance_uuids',
-    'test_live_migration_abort',
-    'test_live_migration_force_complete',
-    'test_poll_rebooting_instances',
-    'test_rescue',
-    'test_restore_running',
-    'test_restore_soft_deleted',
-    'test_resume_suspended_instance',
-    'test_resume_unsuspended_instance',
-    'test_set_admin_password',
-    'test_set_host_enabled',
-    'test_soft_delete',
-    'test_suspend',
-    'test_swap_volume',
-    'test_trigger_crash_dump',
-    'test_unrescue_rescued_instance',
-    'test_unrescue_unrescued_instance',
-])
+# Each with the reason z/VM or its Cloud Connector does not do it.
+ZVM_GRAPHICS = 'z/VM guests have no graphical console'
+ZVM = {
+    'test_block_stats': 'the connector gives no I/O counters per disk',
+    'test_get_device_name_for_instance': 'the guest names its minidisks '
+    'and FCP LUNs itself; Nova\'s default naming applies',
+    'test_get_host_cpu_stats': 'the connector reports no CPU times of the '
+    'z/VM system',
+    'test_get_mks_console': ZVM_GRAPHICS,
+    'test_get_serial_console': 'the connector has no interactive console, '
+    'only the console log',
+    'test_get_spice_console': ZVM_GRAPHICS,
+    'test_get_vnc_console': ZVM_GRAPHICS,
+    'test_host_power_action_reboot': 'never: the z/VM system runs other '
+    'workloads',
+    'test_host_power_action_shutdown': 'never: the z/VM system runs other '
+    'workloads',
+    'test_host_power_action_startup': 'never: the z/VM system runs other '
+    'workloads',
+    'test_list_instance_uuids': 'not yet: z/VM guests carry no instance '
+    'UUID',
+    'test_live_migration_abort': 'the connector has no call to cancel a '
+    'VMRELOCATE',
+    'test_live_migration_force_complete': 'VMRELOCATE ends by itself; the '
+    'connector cannot force it',
+    'test_poll_rebooting_instances': 'reboots end within the call; nothing '
+    'is left to poll',
+    'test_rescue': 'the connector has no call to IPL a guest from another '
+    'disk',
+    'test_restore_running': 'Nova powers the guest on instead',
+    'test_restore_soft_deleted': 'Nova powers the guest on instead',
+    'test_resume_suspended_instance': 'z/VM cannot save a guest\'s memory '
+    'to disk',
+    'test_resume_unsuspended_instance': 'z/VM cannot save a guest\'s memory '
+    'to disk',
+    'test_set_admin_password': 'the connector has no channel into a running '
+    'guest; the config drive sets the password at boot',
+    'test_set_host_enabled': 'never: the z/VM system runs other workloads',
+    'test_soft_delete': 'Nova powers the guest off instead',
+    'test_suspend': 'z/VM cannot save a guest\'s memory to disk',
+    'test_swap_volume': 'the guest would have to move its data to the new '
+    'LUN; the connector has no such call',
+    'test_trigger_crash_dump': 'the connector has no call for CP SYSTEM '
+    'RESTART',
+    'test_unrescue_rescued_instance': 'the connector has no call to IPL a '
+    'guest from another disk',
+    'test_unrescue_unrescued_instance': 'the connector has no call to IPL a '
+    'guest from another disk',
+}
 
 BY_DRIVER = {
     'ibmz-dpm': DPM,
