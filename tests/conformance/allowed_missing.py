@@ -75,8 +75,6 @@ ZVM = {
     'workloads',
     'test_host_power_action_startup': 'never: the z/VM system runs other '
     'workloads',
-    'test_list_instance_uuids': 'not yet: z/VM guests carry no instance '
-    'UUID',
     'test_live_migration_abort': 'the connector has no call to cancel a '
     'VMRELOCATE',
     'test_live_migration_force_complete': 'VMRELOCATE ends by itself; the '
