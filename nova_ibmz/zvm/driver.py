@@ -17,10 +17,14 @@ the guest on.  A failure deletes the guest with all it was given.
 import contextlib
 import getpass
 import os
+import uuid
 
+import os_resource_classes as orc
 from nova.compute import power_state
 from nova.compute import task_states
+from nova import context as nova_context
 from nova import exception
+from nova import objects
 from nova.objects import diagnostics
 from nova.objects import fields
 from nova.virt import driver
@@ -82,6 +86,9 @@ class ZVMDriver(driver.ComputeDriver):
             timeout=config.connector_timeout,
             retries=config.connector_retries, backoff=config.retry_backoff)
         self._host = host.ZVMHost(self._connector)
+        # The compute host it serves: computes started in one process (as
+        # in the functional tests) share CONF, whose host is the last one.
+        self._nova_host = CONF.host
         self._guests = guest.Guests(self._connector)
         self._tmp_path = config.image_tmp_path or os.path.join(
             CONF.instances_path, 'zvm')
@@ -101,6 +108,21 @@ class ZVMDriver(driver.ComputeDriver):
     def list_instances(self):
         return self._guests.names()
 
+    def list_instance_uuids(self):
+        """UUIDs of the instances of this host whose guests our connector
+        manages.  A guest carries no instance UUID, so this matches Nova's
+        records of the host (deleted ones too) by instance name, as the
+        compute manager does for a driver without this method; nova-compute
+        34 refuses to start a new host whose driver lacks it.  Cost: one
+        GET /guests and one database query."""
+        names = set(self.list_instances())
+        if not names:
+            return []
+        context = nova_context.get_admin_context(read_deleted='yes')
+        instances = objects.InstanceList.get_by_filters(
+            context, {'host': self._nova_host}, expected_attrs=[])
+        return [i.uuid for i in instances if i.name in names]
+
     def instance_exists(self, instance):
         try:
             self._guests.owned(instance)
@@ -113,10 +135,40 @@ class ZVMDriver(driver.ComputeDriver):
             state=self._guests.power_state(instance, use_cache=use_cache))
 
     def get_available_resource(self, nodename):
-        return self._host.resources()
+        return dict(self._host.resources(), uuid=self._node_uuid())
+
+    def update_provider_tree(self, provider_tree, nodename, allocations=None):
+        """VCPU, MEMORY_MB and DISK_GB (the [zvm] disk pool) of the z/VM
+        system, as GET /host reports them; nova-compute 34 has no other way
+        to learn the inventory.  Cost: one GET /host."""
+        info = self._host.info()
+        ratios = self._get_allocation_ratios(
+            provider_tree.data(nodename).inventory)
+        totals = {orc.VCPU: (info['vcpus'], CONF.reserved_host_cpus),
+                  orc.MEMORY_MB: (info['memory_mb'],
+                                  CONF.reserved_host_memory_mb),
+                  orc.DISK_GB: (info['disk_total'],
+                                self._get_reserved_host_disk_gb_from_config())}
+        provider_tree.update_inventory(nodename, {
+            rc: {'total': int(total), 'min_unit': 1, 'max_unit': int(total),
+                 'step_size': 1, 'allocation_ratio': ratios[rc],
+                 'reserved': reserved}
+            for rc, (total, reserved) in totals.items() if int(total) > 0})
 
     def get_available_nodes(self, refresh=False):
         return [self._host.node]
+
+    def get_nodenames_by_uuid(self, refresh=False):
+        return {self._node_uuid(): self._host.node}
+
+    def _node_uuid(self):
+        """The node's uuid comes from the compute host and the z/VM system
+        it manages, not from the machine's compute_id file (as for DPM):
+        stable across restarts, and distinct for the computes of several
+        z/VM systems run from one machine, whose shared file Nova would
+        take for a renamed node."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL,
+                              f'ibmz-zvm:{self._nova_host}/{self._host.node}'))
 
     def get_host_uptime(self):
         return self._host.uptime()
@@ -170,7 +222,7 @@ class ZVMDriver(driver.ComputeDriver):
                 f'{disk_type} disk, and this host deploys to {pool} ([zvm] '
                 f'disk_pool)')
         root_gb = image.root_gb(instance.flavor.root_gb, image_bytes,
-                                instance)
+                                instance, disk_type)
         disks = [{'size': f'{root_gb}g', 'is_boot_disk': True,
                   'disk_pool': str(pool)}]
         disks += [{'size': f'{eph["size"]}g', 'disk_pool': str(pool),

@@ -470,7 +470,8 @@ def test_get_available_resource_from_get_host(sim, driver, host_reads):
               member=system.name)
     resources = driver.get_available_resource('ZVMTEST2')
     assert host_reads() == 1
-    assert {k: v for k, v in resources.items() if k != 'cpu_info'} == {
+    assert {k: v for k, v in resources.items()
+            if k not in ('cpu_info', 'uuid')} == {
         'vcpus': 12,
         'memory_mb': 65536,
         'local_gb': 500,
@@ -486,6 +487,8 @@ def test_get_available_resource_from_get_host(sim, driver, host_reads):
     }
     assert json.loads(resources['cpu_info']) == {
         'architecture': 's390x', 'cec_model': '8561'}
+    # The node's uuid, the same get_nodenames_by_uuid gives.
+    assert driver.get_nodenames_by_uuid() == {resources['uuid']: 'ZVMTEST2'}
 
 
 def test_get_available_nodes_is_the_system_name(sim, driver, host_reads):
