@@ -152,10 +152,17 @@ class Images:
             fileutils.delete_if_exists(path)
 
 
-def root_gb(flavor_root_gb, image_bytes, instance):
+def root_gb(flavor_root_gb, image_bytes, instance, disk_type='ECKD'):
     """The root minidisk size in GiB: the flavor's, which must hold the
-    image; the image's (rounded up) when the flavor gives 0."""
-    image_gb = -(-image_bytes // GiB)
+    image; the image's (rounded up) when the flavor gives 0.
+
+    The connector makes a disk of N GiB of whole cylinders (blocks),
+    rounded up: a disk of N GiB holds a little more than N GiB, and an
+    image captured from it (a snapshot) is that size, which fits N GiB."""
+    unit = UNIT_BYTES[{v: k for k, v in DISK_TYPE.items()}[disk_type]]
+    units = -(-image_bytes // unit)
+    # The fewest GiB whose disk has at least that many units.
+    image_gb = (units - 1) * unit // GiB + 1 if units else 0
     if not flavor_root_gb:
         return image_gb
     if flavor_root_gb < image_gb:
