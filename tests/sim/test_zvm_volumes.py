@@ -258,6 +258,21 @@ def test_root_volume_and_update_connections_only(zvm, zvm_controls):
     assert usage(zvm, '1a00') == ['BFV1', 1, 0, DEFAULT]
 
 
+def test_guest_defined_with_dedicated_fcp_devices(zvm, zvm_controls):
+    """POST /guests with dedicate_vdevs (boot from volume): the guest's
+    directory entry dedicates the devices; deleting the guest frees them.
+    A device dedicated to another guest stays with it."""
+    zvm.create_guest('OTHER1', dedicate_vdevs=['1b00'])
+    zvm.ok('POST', '/guests', {'guest': {
+        'userid': 'BFV1', 'vcpus': 1, 'memory': 1024, 'disk_list': [],
+        'ipl_from': '1a00', 'dedicate_vdevs': ['1A00', '1b00'],
+        'loaddev': {'portname': WWPN[2:], 'lun': LUN[2:]}}})
+    assert [(d, f['userid']) for d, f in sorted(fcps(zvm_controls).items())
+            if f['userid']] == [('1a00', 'BFV1'), ('1b00', 'OTHER1')]
+    zvm.ok('DELETE', '/guests/BFV1')
+    assert fcps(zvm_controls)['1a00']['userid'] == ''
+
+
 def test_detach_from_a_deleted_guest(zvm, zvm_controls, os1):
     connector(zvm, 'OS1')
     zvm.ok('POST', '/guests/volumes', connection('OS1', ['1a00', '1b00']))

@@ -220,6 +220,12 @@ def create(req):
     disks = add_minidisks(model, guest, disk_list)
     model.guests[userid] = guest
     req.member.registry.append(userid)
+    # DEDICATE statements for the FCP devices a guest booting from a
+    # volume IPLs through (the devices of this member only).
+    for devno in spec.get('dedicate_vdevs') or []:
+        fcp = req.member.fcps.get(devno.lower())
+        if fcp is not None and not fcp.userid:
+            fcp.userid = userid
     return disks
 
 
