@@ -213,6 +213,51 @@ class ZVMDriver(driver.ComputeDriver):
               block_device_info=None, power_on=True, accel_info=None):
         uid = guest.userid(instance)
         os_version = self._images.os_version(image_meta)
+        pool = str(self._config.disk_pool)
+        disks = [{'size': f'{eph["size"]}g', 'disk_pool': pool,
+                  'format': eph.get('guest_format') or 'ext4'}
+                 for eph in driver.block_device_info_get_ephemerals(
+                     block_device_info)]
+        mappings = driver.block_device_info_get_mapping(block_device_info)
+        boot = _boot_mapping(block_device_info)
+        connector_info = self._volumes.connector(uid) if mappings else None
+        if boot is not None:
+            # The volume holds the system Cinder wrote from the image.
+            image_name = None
+            self._define(instance, uid, disks, volume.boot_definition(
+                uid, connector_info, boot['connection_info']))
+        else:
+            image_name, root = self._root_disk(context, instance, image_meta)
+            self._define(instance, uid, [root] + disks)
+        # Nova keeps the image's properties with the instance; volumes and
+        # interfaces attached later need the distribution.
+        instance.system_metadata.setdefault('image_os_distro', os_version)
+        try:
+            if boot is not None:
+                self._volumes.prepare_boot(uid, os_version,
+                                           boot['connection_info'],
+                                           connector_info)
+            for bdm in mappings:
+                if bdm is not boot:
+                    self._volumes.attach(uid, os_version,
+                                         bdm['connection_info'],
+                                         bdm['mount_device'], connector_info)
+            self._deploy(instance, uid, image_name, os_version,
+                         injected_files, network_info, admin_password)
+            with self._vifs_plugged(instance, network_info):
+                self._network.plug(uid, os_version, network_info,
+                                   hostname=instance.hostname)
+            if power_on:
+                self._guests.action(instance, 'start', state_after='on')
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                LOG.error('Spawn failed; deleting guest %s', uid,
+                          instance=instance)
+                self._remove(instance, uid, block_device_info)
+
+    def _root_disk(self, context, instance, image_meta):
+        """The image in the connector's repository, and the root minidisk
+        that holds it in the [zvm] disk pool."""
         name, disk_type, image_bytes = self._images.ensure(context,
                                                            image_meta)
         pool = self._config.disk_pool
@@ -223,35 +268,16 @@ class ZVMDriver(driver.ComputeDriver):
                 f'disk_pool)')
         root_gb = image.root_gb(instance.flavor.root_gb, image_bytes,
                                 instance, disk_type)
-        disks = [{'size': f'{root_gb}g', 'is_boot_disk': True,
-                  'disk_pool': str(pool)}]
-        disks += [{'size': f'{eph["size"]}g', 'disk_pool': str(pool),
-                   'format': eph.get('guest_format') or 'ext4'}
-                  for eph in driver.block_device_info_get_ephemerals(
-                      block_device_info)]
-        self._define(instance, uid, disks)
-        # Nova keeps the image's properties with the instance; volumes and
-        # interfaces attached later need the distribution.
-        instance.system_metadata.setdefault('image_os_distro', os_version)
-        try:
-            self._deploy(instance, uid, name, os_version, injected_files,
-                         network_info, admin_password)
-            with self._vifs_plugged(instance, network_info):
-                self._network.plug(uid, os_version, network_info,
-                                   hostname=instance.hostname)
-            if power_on:
-                self._guests.action(instance, 'start', state_after='on')
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                LOG.error('Spawn failed; deleting guest %s', uid,
-                          instance=instance)
-                self._guests.delete(instance)
+        return name, {'size': f'{root_gb}g', 'is_boot_disk': True,
+                      'disk_pool': str(pool)}
 
-    def _define(self, instance, uid, disks):
-        """POST /guests; a userid z/VM has already (someone else's guest
-        of that name) is refused without touching it."""
-        body = {'userid': uid, 'vcpus': instance.flavor.vcpus,
-                'memory': instance.flavor.memory_mb, 'disk_list': disks}
+    def _define(self, instance, uid, disks, boot_from=None):
+        """POST /guests (boot_from: the fields of a guest that IPLs from a
+        volume); a userid z/VM has already (someone else's guest of that
+        name) is refused without touching it."""
+        body = dict(boot_from or {}, userid=uid, vcpus=instance.flavor.vcpus,
+                    memory=instance.flavor.memory_mb)
+        body['disk_list'] = disks + body.get('disk_list', [])
         if self._config.user_profile:
             body['user_profile'] = self._config.user_profile
         try:
@@ -267,16 +293,19 @@ class ZVMDriver(driver.ComputeDriver):
 
     def _deploy(self, instance, uid, image_name, os_version, injected_files,
                 network_info, admin_password):
-        """The image onto 0100, the config drive into the reader."""
+        """The image onto 0100 (none when the guest boots from a volume),
+        the config drive into the reader."""
         fileutils.ensure_tree(self._tmp_path)
         drive = os.path.join(self._tmp_path, f'{instance.uuid}.iso')
         try:
             configdrive.build(instance, drive, injected_files, network_info,
                               admin_password)
+            disk = ({'image': image_name, 'vdev': ROOT_VDEV} if image_name
+                    else {'image': os_version, 'skipdiskcopy': True})
             self._guests.action(
-                instance, 'deploy', image=image_name, vdev=ROOT_VDEV,
-                transportfiles=drive, remotehost=self._images.remote_host,
-                hostname=instance.hostname)
+                instance, 'deploy', transportfiles=drive,
+                remotehost=self._images.remote_host,
+                hostname=instance.hostname, **disk)
         finally:
             fileutils.delete_if_exists(drive)
         instance.config_drive = 'True'
@@ -313,6 +342,9 @@ class ZVMDriver(driver.ComputeDriver):
                 self._migrations.release(uid)
                 self._guests.forgotten(uid)
             return
+        self._remove(instance, uid, block_device_info)
+
+    def _remove(self, instance, uid, block_device_info):
         if self.instance_exists(instance):
             self._detach_all(instance, uid, block_device_info)
             self._volumes.release(uid)

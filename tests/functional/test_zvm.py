@@ -53,6 +53,15 @@ class FCCinderFixture(test_dpm.FCCinderFixture):
             for wwpn in data['initiator_target_map']}
         return info
 
+    def fake_get(self, context, volume_id, microversion=None):
+        """The image-backed volume names its distribution, as a volume
+        Cinder made from a z/VM image does."""
+        volume = super().fake_get(context, volume_id, microversion)
+        if volume_id == self.IMAGE_BACKED_VOL:
+            volume['volume_image_metadata']['os_distro'] = \
+                nova_zvm.OS_DISTRO
+        return volume
+
 
 def _glance_update_keeping_data(original):
     """nova's GlanceFixture.update drops the uploaded data, which real
@@ -384,6 +393,33 @@ class ZVMServersTest(integrated_helpers._IntegratedTestBase):
             self.assertEqual([], [f.devno for f in fcps.values()
                                   if f.userid == guest.userid])
 
+        self._delete_server(server)
+        self._assert_nothing_left()
+
+    def test_boot_from_volume(self):
+        """The guest IPLs from the FC volume: no root minidisk (the
+        flavor's ephemeral disk only), the volume on its FCP devices, the
+        config drive in the reader; deleting the server frees the
+        devices."""
+        body = self._build_server(
+            networks=[{'uuid': self.neutron.network_1['id']}],
+            flavor_id=self.flavor)
+        body.pop('imageRef')
+        body['host'] = 'zvm-2'
+        body['block_device_mapping_v2'] = [{
+            'boot_index': 0, 'uuid': FCCinderFixture.IMAGE_BACKED_VOL,
+            'source_type': 'volume', 'destination_type': 'volume'}]
+        server = self._wait_for_state_change(
+            self.api.post_server({'server': body}), 'ACTIVE')
+        guest = self._guest(server)
+        self.assertEqual(('on', ['0101']), (guest.state, list(guest.disks)))
+        with self.sim.model.lock:
+            fcps = self.sim.model.members['ZVMSIM2'].fcps.values()
+            # One device per path, dedicated, the root volume counted.
+            self.assertEqual([1, 1], [f.connections for f in fcps
+                                      if f.userid == guest.userid])
+        self.assertIn(f'{server["id"]}.iso',
+                      [f['file'] for f in guest.reader])
         self._delete_server(server)
         self._assert_nothing_left()
 
