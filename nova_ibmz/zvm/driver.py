@@ -337,6 +337,8 @@ class ZVMDriver(driver.ComputeDriver):
         same one, so it is only logged off and given back."""
         uid = guest.userid(instance)
         if instance.task_state == task_states.RESIZE_REVERTING:
+            if self._same_host(context, instance):
+                return      # finish_revert_migration resizes it back
             if self.instance_exists(instance):
                 self._guests.action(instance, 'stop', state_after='off')
                 self._migrations.release(uid)
@@ -503,11 +505,32 @@ class ZVMDriver(driver.ComputeDriver):
                                    block_device_info=None,
                                    timeout=0, retry_interval=0):
         """Check the new flavor against the guest, then log it off.  Its
-        minidisks are in the cluster's disk pools: nothing to copy."""
-        self._migrations.check_resize(self._guests.owned(instance),
-                                      instance.flavor, flavor)
-        self.power_off(instance, timeout, retry_interval)
+        minidisks are in the cluster's disk pools: nothing to copy.  A
+        running guest that stays on this member and only grows keeps
+        running: finish_migration resizes it live."""
+        uid = self._guests.owned(instance)
+        self._migrations.check_resize(uid, instance.flavor, flavor)
+        grows = (flavor.vcpus >= instance.flavor.vcpus and
+                 flavor.memory_mb >= instance.flavor.memory_mb)
+        if not (grows and self._same_host(context, instance) and
+                self.get_info(instance, use_cache=False).state ==
+                power_state.RUNNING):
+            self.power_off(instance, timeout, retry_interval)
         return ''
+
+    @staticmethod
+    def _same_host(context, instance):
+        """Whether the instance's migration stays on its compute host.
+        Nova passes the destination's address only, which the computes of
+        several z/VM systems on one machine share: the record names it."""
+        migration_context = (instance.migration_context if
+                             instance.obj_attr_is_set('migration_context')
+                             else None)
+        if not migration_context:
+            return False
+        record = objects.Migration.get_by_id(context,
+                                             migration_context.migration_id)
+        return record.source_compute == record.dest_compute
 
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,
@@ -533,9 +556,22 @@ class ZVMDriver(driver.ComputeDriver):
         self._apply_flavor(instance, power_on)
 
     def _apply_flavor(self, instance, power_on):
+        """The instance's flavor on its guest: live when it is running and
+        only grows, else logged off (its directory entry counts from the
+        next logon), then logged on if asked."""
         uid = self._guests.owned(instance)
-        self._migrations.apply_flavor(uid, instance.flavor.vcpus,
-                                      instance.flavor.memory_mb)
+        flavor = instance.flavor
+        if self.get_info(instance, use_cache=False).state == \
+                power_state.RUNNING:
+            try:
+                self._migrations.live_resize(uid, flavor.vcpus,
+                                             flavor.memory_mb)
+                return
+            except exception.ResizeError as e:
+                LOG.info('Resizing %s with a restart: %s', uid, e,
+                         instance=instance)
+                self.power_off(instance)
+        self._migrations.apply_flavor(uid, flavor.vcpus, flavor.memory_mb)
         if power_on:
             self.power_on(None, instance, None)
 

@@ -339,8 +339,12 @@ class ZVMServersTest(integrated_helpers._IntegratedTestBase):
         self.admin_api.put_service(service['id'], {'status': 'disabled'})
         big = self._big_flavor()
 
+        logon = self._guest(server).logon_time
         server = self._resize_server(server, big)
-        self._assert_on(server, 'zvm-1', vcpus=4, memory_mb=4096)
+        # It only grows, on the same member: resized live, never logged
+        # off.
+        guest = self._assert_on(server, 'zvm-1', vcpus=4, memory_mb=4096)
+        self.assertEqual(logon, guest.logon_time)
         server = self._revert_resize(server)
         self._assert_on(server, 'zvm-1')
 
