@@ -355,6 +355,20 @@ class ZVMServersTest(integrated_helpers._IntegratedTestBase):
         self._delete_server(server)
         self._assert_nothing_left()
 
+    def test_rebuild(self):
+        """Nova's rebuild (destroy, then spawn): a new guest of the same
+        userid, from the image again, with the same port."""
+        server = self._boot()
+        before = self._guest(server)
+        server = self._rebuild_server(server, self.image)
+        guest = self._assert_on(server, 'zvm-1')
+        self.assertEqual(before.userid, guest.userid)
+        self.assertNotEqual(before.logon_time, guest.logon_time)
+        self.assertEqual([n.mac for n in before.nics.values()],
+                         [n.mac for n in guest.nics.values()])
+        self._delete_server(server)
+        self._assert_nothing_left()
+
     def test_live_migration(self):
         server = self._boot()
         root = self._guest(server).disks['0100']
