@@ -12,6 +12,7 @@ from nova_ibmz.conf import types
 from nova_ibmz.conf import zvm as zvm_conf
 from nova_ibmz.sim.zvm import model
 from nova_ibmz.sim.zvm import server as zvm_server
+from nova_ibmz.zvm import client as zvm_client
 from nova_ibmz.zvm import driver as zvm_driver
 
 ADMIN_TOKEN = 'sim-admin-token'
@@ -60,6 +61,13 @@ def config(url):
                               image_tmp_path=str(COMPUTE_TMP),
                               vswitch='VSWITCH1',
                               retry_backoff=0.01)
+
+
+def client(url, admin_token=ADMIN_TOKEN, **kwargs):
+    """Our REST client of a simulated connector, with short waits."""
+    return zvm_client.CloudConnector(url, admin_token=admin_token,
+                                     **dict({'timeout': 10, 'backoff': 0.01},
+                                            **kwargs))
 
 
 def fresh(sim):

@@ -12,6 +12,7 @@ import sys
 
 from nova.tests.functional import integrated_helpers
 
+from tests.functional import zvm_steps
 from tests import nova_zvm
 
 HOST = 'zvm-compute-1'
@@ -80,16 +81,7 @@ class InTreeZVMServersTest(integrated_helpers._IntegratedTestBase):
         self.assertEqual(['cfgdrive.iso', 'iucvauth.sh'],
                          [f['file'] for f in guest.reader])
 
-        self._reboot_server(server, hard=False)
-        self._reboot_server(server, hard=True)
-        self.assertEqual('on', self._guest(server).state)
-
-        self.api.post_server_action(server['id'], {'pause': None})
-        self._wait_for_state_change(server, 'PAUSED')
-        self.assertEqual('paused', self._guest(server).state)
-        self.api.post_server_action(server['id'], {'unpause': None})
-        self._wait_for_state_change(server, 'ACTIVE')
-        self.assertEqual('on', self._guest(server).state)
+        zvm_steps.reboot_and_pause(self, server)
 
         snapshot = self._snapshot(server)
         self.assertEqual(nova_zvm.OS_DISTRO,

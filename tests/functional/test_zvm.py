@@ -26,8 +26,9 @@ from nova.tests.functional import integrated_helpers
 from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova_ibmz.sim.zvm import faults
-from tests.functional import test_dpm
 from tests import connector
+from tests.functional import test_dpm
+from tests.functional import zvm_steps
 from tests import nova_zvm
 from tests import zvmsim
 
@@ -259,16 +260,7 @@ class ZVMServersTest(integrated_helpers._IntegratedTestBase):
             True, device_id=server['id'])['ports']
         self.assertEqual((port['id'], 'VSWITCH1'), (nic.nic_id, nic.vswitch))
 
-        self._reboot_server(server, hard=False)
-        self._reboot_server(server, hard=True)
-        self.assertEqual('on', self._guest(server).state)
-
-        self.api.post_server_action(server['id'], {'pause': None})
-        self._wait_for_state_change(server, 'PAUSED')
-        self.assertEqual('paused', self._guest(server).state)
-        self.api.post_server_action(server['id'], {'unpause': None})
-        self._wait_for_state_change(server, 'ACTIVE')
-        self.assertEqual('on', self._guest(server).state)
+        zvm_steps.reboot_and_pause(self, server)
 
         self._stop_server(server)
         self.assertEqual('off', self._guest(server).state)

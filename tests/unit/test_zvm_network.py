@@ -14,7 +14,6 @@ from nova_ibmz.common.exception import ConfigurationError
 from nova_ibmz.sim.zvm import faults as zvm_faults
 from nova_ibmz.zvm import client
 from nova_ibmz.zvm import network
-from tests import connector
 from tests.zvmsim import add_guest
 
 USERID = 'OS000001'
@@ -46,17 +45,6 @@ class Traffic:
 
     def clear(self):
         self.sent.clear()
-
-
-@pytest.fixture
-def sim():
-    return connector.fresh(connector.server())
-
-
-@pytest.fixture
-def cc(sim):
-    return client.CloudConnector(sim.url, admin_token=connector.ADMIN_TOKEN,
-                                 timeout=10, backoff=0.01)
 
 
 @pytest.fixture

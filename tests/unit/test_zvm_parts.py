@@ -53,12 +53,6 @@ class Traffic:
                 for x in self.exchanges]
 
 
-@pytest.fixture
-def sim():
-    """The shared simulator, with an empty model for this test."""
-    return connector.fresh(connector.server())
-
-
 def name_host(sim, name):
     """Give the simulated z/VM system another name (before any guest
     logs on to it)."""
@@ -68,16 +62,6 @@ def name_host(sim, name):
         sim.model.members[name] = system
     sim.member_name = name
     return system
-
-
-def new_client(sim, admin_token=connector.ADMIN_TOKEN):
-    return client.CloudConnector(sim.url, admin_token=admin_token,
-                                 timeout=10, backoff=0.01)
-
-
-@pytest.fixture
-def cc(sim):
-    return new_client(sim)
 
 
 @pytest.fixture
@@ -164,7 +148,7 @@ def test_token_refused_after_renewal_is_not_retried_again(
 
 def test_wrong_admin_token(sim):
     wrong = 'not-the-admin-token-4711'
-    cc = new_client(sim, admin_token=wrong)
+    cc = connector.client(sim.url, admin_token=wrong)
     traffic = Traffic(cc)
     with pytest.raises(ConfigurationError) as e:
         cc.get('/host')
@@ -178,7 +162,7 @@ def test_wrong_admin_token(sim):
 
 
 def test_no_admin_token_against_a_token_server(sim):
-    cc = new_client(sim, admin_token=None)
+    cc = connector.client(sim.url, admin_token=None)
     traffic = Traffic(cc)
     with pytest.raises(ConfigurationError) as e:
         cc.get('/host')

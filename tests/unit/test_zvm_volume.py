@@ -23,17 +23,6 @@ TARGETS = connector.TARGETS
 
 
 @pytest.fixture
-def sim():
-    return connector.fresh(connector.server())
-
-
-@pytest.fixture
-def cc(sim):
-    return client.CloudConnector(sim.url, admin_token=connector.ADMIN_TOKEN,
-                                 timeout=10, backoff=0.01)
-
-
-@pytest.fixture
 def volumes(cc):
     return volume.Volumes(cc, 'compute-1')
 

@@ -1,0 +1,21 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""Fixtures of the z/VM parts' tests: the Cloud Connector simulator and a
+client of it."""
+
+import pytest
+
+from tests import connector
+
+
+@pytest.fixture
+def sim():
+    """The process's simulator, with an empty cluster for this test."""
+    return connector.fresh(connector.server())
+
+
+@pytest.fixture
+def cc(sim):
+    """Our REST client of the simulator's first member."""
+    return connector.client(sim.url)
