@@ -22,6 +22,7 @@ import sys
 
 import fixtures
 from nova.tests.fixtures import glance as glance_fixture
+from nova.tests.functional.api import client
 from nova.tests.functional import integrated_helpers
 from oslo_utils.fixture import uuidsentinel as uuids
 
@@ -360,6 +361,26 @@ class ZVMServersTest(integrated_helpers._IntegratedTestBase):
                          [n.mac for n in guest.nics.values()])
         self._delete_server(server)
         self._assert_nothing_left()
+
+    def test_evacuate_is_refused(self):
+        """Not yet supported: the guest's directory entry outlives a failed
+        member, but the other member's connector cannot tell it from
+        another workload's guest of that name.  Nova refuses before any
+        driver call, and the guest stays as it was."""
+        server = self._boot()
+        before = self._guest(server)
+        self.computes['zvm-1'].stop()
+        [service] = self.admin_api.get_services(host='zvm-1',
+                                                binary='nova-compute')
+        self.admin_api.put_service_force_down(service['id'], True)
+        # In these tests casts are calls: the API answers with the
+        # destination's error.
+        error = self.assertRaises(
+            client.OpenStackApiException, self.admin_api.post_server_action,
+            server['id'], {'evacuate': {}})
+        self.assertIn('InstanceEvacuateNotSupported', str(error))
+        self.assertEqual(before, self._guest(server))
+        self.assertEqual(['ZVMSIM1'], self._managed_by(server))
 
     def test_live_migration(self):
         server = self._boot()
