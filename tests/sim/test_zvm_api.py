@@ -155,6 +155,18 @@ def test_foreign_guest_is_known_to_cp_only(zvm, foreign):
             zvm.ok('GET', '/guests/FOREIGN1/power_state_real')) == ([], 'on')
 
 
+def test_user_direct_of_any_guest_with_its_comments(zvm, foreign):
+    """Image_Query_DM answers for every guest of the directory, foreign
+    ones too (the SDK skips its database there); makevm writes each
+    comment as a comment line in upper case."""
+    zvm.create_guest('G1', comments=['nova-ibmz instance 1234', 'two'])
+    assert [line for line in zvm.ok('GET', '/guests/G1/user_direct')[
+        'user_direct'] if line.startswith('*')] == [
+        '* NOVA-IBMZ INSTANCE 1234', '* TWO']
+    assert zvm.ok('GET', '/guests/FOREIGN1/user_direct')[
+        'user_direct'][0].startswith('USER FOREIGN1 ')
+
+
 def test_start_when_on_and_stop_when_off_succeed(zvm):
     zvm.create_guest('G1')
     assert [zvm.action('G1', 'stop'), power(zvm, 'G1'),

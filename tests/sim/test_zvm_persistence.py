@@ -20,7 +20,8 @@ def _guest():
     guest = model.Guest(
         'OS000001', vcpus=2, memory_mb=2048, max_cpu=8, max_mem_mb=8192,
         profile='OSPROF', state='paused', member='ZVMSIM2',
-        os_version='rhel9.2', hostname='vm1', logon_time=1700000000.5,
+        os_version='rhel9.2', hostname='vm1', comments=['A COMMENT'],
+        logon_time=1700000000.5,
         cpu_us=123456, active_vcpus=2)
     guest.disks = {
         '0100': model.Minidisk('0100', 'ECKD:POOL1', 3338, format='ext4',

@@ -152,6 +152,8 @@ def user_direct(guest):
              f'COMMAND DEFINE CPU 00-{guest.vcpus - 1:02X}' if guest.vcpus > 1
              else 'CPU 00 BASE',
              f'MACHINE ESA {guest.max_cpu}']
+    # makevm writes a comment line per comment, in upper case.
+    lines += [f'* {comment}' for comment in guest.comments]
     for disk in guest.disks.values():
         device = '3390' if disk.pool.startswith('ECKD') else '9336'
         lines.append(f'MDISK {disk.vdev} {device} T-DISK {disk.units} '
@@ -217,6 +219,7 @@ def create(req):
     if disk_list and disk_list[0].get('is_boot_disk'):
         # The SDK never makes a file system on the root disk, and says so.
         disk_list[0]['format'] = 'none'
+    guest.comments = [c.upper() for c in spec.get('comments') or []]
     disks = add_minidisks(model, guest, disk_list)
     model.guests[userid] = guest
     req.member.registry.append(userid)
@@ -255,11 +258,13 @@ def definition(req):
     return {'user_direct': user_direct(managed_on(req))}
 
 
+# Image_Query_DM of any guest of the directory: unlike most guest routes,
+# the SDK does not look for it in the connector's database.
 @api.route('GET', '/guests/{userid}/user_direct',
            query_schema=schemas.userid_list_query,
            extra_status=errors.NOT_FOUND)
 def get_user_direct(req):
-    return {'user_direct': user_direct(managed_on(req))}
+    return {'user_direct': user_direct(req.model.guest(req.params['userid']))}
 
 
 @api.route('DELETE', '/guests/{userid}')

@@ -80,6 +80,7 @@ class Guest:
     console: list = dataclasses.field(default_factory=list)  # lines
     os_version: str = ''
     hostname: str = ''
+    comments: list = dataclasses.field(default_factory=list)  # '* ' lines
     logon_time: float = 0.0     # time.time() of the last logon
     cpu_us: int = 0             # CPU time used in earlier logons
     active_vcpus: int = 0       # online CPUs while logged on
