@@ -22,7 +22,6 @@ import uuid
 import os_resource_classes as orc
 from nova.compute import power_state
 from nova.compute import task_states
-from nova import context as nova_context
 from nova import exception
 from nova import objects
 from nova.objects import diagnostics
@@ -74,7 +73,8 @@ def _os_version(instance):
 class ZVMDriver(driver.ComputeDriver):
 
     capabilities = dict(driver.ComputeDriver.capabilities,
-                        supports_attach_interface=True)
+                        supports_attach_interface=True,
+                        supports_evacuate=True)
 
     def __init__(self, virtapi, config=None):
         """Read [zvm] now, so several drivers can run in one process."""
@@ -109,19 +109,10 @@ class ZVMDriver(driver.ComputeDriver):
         return self._guests.names()
 
     def list_instance_uuids(self):
-        """UUIDs of the instances of this host whose guests our connector
-        manages.  A guest carries no instance UUID, so this matches Nova's
-        records of the host (deleted ones too) by instance name, as the
-        compute manager does for a driver without this method; nova-compute
-        34 refuses to start a new host whose driver lacks it.  Cost: one
-        GET /guests and one database query."""
-        names = set(self.list_instances())
-        if not names:
-            return []
-        context = nova_context.get_admin_context(read_deleted='yes')
-        instances = objects.InstanceList.get_by_filters(
-            context, {'host': self._nova_host}, expected_attrs=[])
-        return [i.uuid for i in instances if i.name in names]
+        """The uuids our guests' directory entries are marked with (spawn
+        marks them): also those of instances Nova has moved to another
+        host since, which the compute manager then cleans up here."""
+        return self._guests.instance_uuids()
 
     def instance_exists(self, instance):
         try:
@@ -273,23 +264,47 @@ class ZVMDriver(driver.ComputeDriver):
 
     def _define(self, instance, uid, disks, boot_from=None):
         """POST /guests (boot_from: the fields of a guest that IPLs from a
-        volume); a userid z/VM has already (someone else's guest of that
-        name) is refused without touching it."""
+        volume), marked as the instance's in its directory entry.  A userid
+        z/VM has already is refused without touching it, unless an
+        evacuation finds this instance's own guest, left by a failed
+        member of the SSI cluster: that one is taken over and made anew."""
         body = dict(boot_from or {}, userid=uid, vcpus=instance.flavor.vcpus,
-                    memory=instance.flavor.memory_mb)
+                    memory=instance.flavor.memory_mb,
+                    comments=[guest.owner_mark(instance)])
         body['disk_list'] = disks + body.get('disk_list', [])
         if self._config.user_profile:
             body['user_profile'] = self._config.user_profile
         try:
             self._connector.post('/guests', {'guest': body})
         except client.ConnectorError as e:
-            if e.status == 409:
+            if e.status != 409:
+                raise
+            if not self._take_over(instance, uid):
                 raise InstanceSetupError(
                     instance.uuid, f'z/VM has a user {uid} already, which '
-                    f'this host did not define; check instance_name_template '
+                    f'is not this instance\'s; check instance_name_template '
                     f'against the z/VM directory')
-            raise
+            self._connector.post('/guests', {'guest': body})
+        self._guests.adopted(uid, instance.uuid)
+
+    def _take_over(self, instance, uid):
+        """During an evacuation, delete the guest of the instance that a
+        failed member left in the shared directory, so it can be made
+        anew here: only when its directory entry carries this instance's
+        mark (the guest of any other workload is never touched).  Cost:
+        one GET; then register_vm and DELETE."""
+        if instance.task_state != task_states.REBUILD_SPAWNING:
+            return False
+        entry = self._connector.get(f'/guests/{uid}/user_direct')
+        if guest.marked_uuid(entry['user_direct']) != instance.uuid:
+            return False
+        LOG.warning('Evacuation: taking over guest %s, which this instance '
+                    'left on another member of the SSI cluster', uid,
+                    instance=instance)
+        self._migrations.register(uid, _os_version(instance))
         self._guests.adopted(uid)
+        self._guests.delete(instance)
+        return True
 
     def _deploy(self, instance, uid, image_name, os_version, injected_files,
                 network_info, admin_password):
@@ -341,6 +356,13 @@ class ZVMDriver(driver.ComputeDriver):
                 return      # finish_revert_migration resizes it back
             if self.instance_exists(instance):
                 self._guests.action(instance, 'stop', state_after='off')
+                self._migrations.release(uid)
+                self._guests.forgotten(uid)
+            return
+        if instance.host and instance.host != self._nova_host:
+            # Evacuated to another member, which runs the guest now (the
+            # directory is the cluster's): forget it here, nothing more.
+            if self.instance_exists(instance):
                 self._migrations.release(uid)
                 self._guests.forgotten(uid)
             return

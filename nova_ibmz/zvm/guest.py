@@ -85,6 +85,22 @@ def userid(instance):
     return instance['name'].upper()
 
 
+def owner_mark(instance):
+    """The comment that marks a guest's directory entry as the instance's
+    (the directory outlives a member of an SSI cluster); its prefix for
+    None."""
+    return f'nova-ibmz instance {instance.uuid if instance else ""}'
+
+
+def marked_uuid(directory_entry):
+    """The instance uuid the directory entry (its lines) is marked with,
+    or None; makevm writes comments in upper case."""
+    prefix = f'* {owner_mark(None).upper()}'
+    return next((line[len(prefix):].strip().lower()
+                 for line in directory_entry if line.startswith(prefix)),
+                None)
+
+
 def is_paused(instance):
     return (instance.obj_attr_is_set('system_metadata') and
             instance.system_metadata.get(PAUSED_KEY) == 'True')
@@ -107,6 +123,7 @@ class Guests:
         self._owned = None          # userids; None: read GET /guests
         self._states = {}           # userid -> 'on' | 'off'
         self._states_time = 0.0
+        self._uuids = {}            # userid -> instance uuid of its mark
 
     # -- ownership ----------------------------------------------------
 
@@ -125,6 +142,22 @@ class Guests:
         """Instance names of our guests.  Cost: one GET /guests."""
         return sorted(u.lower() for u in self.owned_userids(fresh=True))
 
+    def instance_uuids(self):
+        """The instance uuids our guests are marked with.  Cost: one GET
+        /guests, and one GET .../user_direct per guest not seen before (a
+        guest's mark does not change)."""
+        uuids = []
+        for uid in sorted(self.owned_userids(fresh=True)):
+            if uid not in self._uuids:
+                try:
+                    entry = self._connector.get(f'/guests/{uid}/user_direct')
+                except ConnectorNotFound:
+                    continue        # gone meanwhile
+                self._uuids[uid] = marked_uuid(entry['user_direct'])
+            if self._uuids[uid]:
+                uuids.append(self._uuids[uid])
+        return uuids
+
     def owned(self, instance):
         """The instance's userid if the guest is ours, else
         InstanceNotFound.  Cost: none when cached."""
@@ -134,9 +167,11 @@ class Guests:
             raise exception.InstanceNotFound(instance_id=instance.uuid)
         return uid
 
-    def adopted(self, uid):
+    def adopted(self, uid, instance_uuid=None):
         """A guest we just made (or registered) is ours."""
         with self._lock:
+            if instance_uuid:
+                self._uuids[uid] = instance_uuid
             if self._owned is not None:
                 self._owned.add(uid)
             self._states[uid] = 'off'
@@ -146,6 +181,7 @@ class Guests:
             if self._owned is not None:
                 self._owned.discard(uid)
             self._states.pop(uid, None)
+            self._uuids.pop(uid, None)
 
     # -- CP state -----------------------------------------------------
 

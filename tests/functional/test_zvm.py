@@ -22,11 +22,11 @@ import sys
 
 import fixtures
 from nova.tests.fixtures import glance as glance_fixture
-from nova.tests.functional.api import client
 from nova.tests.functional import integrated_helpers
 from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova_ibmz.sim.zvm import faults
+from nova_ibmz.sim.zvm import guests as sim_guests
 from tests import connector
 from tests.functional import test_dpm
 from tests.functional import zvm_steps
@@ -362,25 +362,44 @@ class ZVMServersTest(integrated_helpers._IntegratedTestBase):
         self._delete_server(server)
         self._assert_nothing_left()
 
-    def test_evacuate_is_refused(self):
-        """Not yet supported: the guest's directory entry outlives a failed
-        member, but the other member's connector cannot tell it from
-        another workload's guest of that name.  Nova refuses before any
-        driver call, and the guest stays as it was."""
+    def test_evacuate_after_a_member_fails(self):
+        """ZVMSIM1 fails (its guests are logged off; the directory, shared
+        by the SSI cluster, keeps them): the server is evacuated to zvm-2,
+        which takes over the guest marked as the instance's and makes it
+        anew.  When zvm-1 comes back, it only forgets the guest."""
         server = self._boot()
-        before = self._guest(server)
+        userid = self._guest(server).userid
         self.computes['zvm-1'].stop()
         [service] = self.admin_api.get_services(host='zvm-1',
                                                 binary='nova-compute')
         self.admin_api.put_service_force_down(service['id'], True)
-        # In these tests casts are calls: the API answers with the
-        # destination's error.
-        error = self.assertRaises(
-            client.OpenStackApiException, self.admin_api.post_server_action,
-            server['id'], {'evacuate': {}})
-        self.assertIn('InstanceEvacuateNotSupported', str(error))
-        self.assertEqual(before, self._guest(server))
-        self.assertEqual(['ZVMSIM1'], self._managed_by(server))
+        with self.sim.model.lock:
+            sim_guests.set_state(self.sim.model,
+                                 self.sim.model.guest(userid),
+                                 self.sim.member, 'off')
+
+        # Since API 2.95 an evacuated server ends stopped.
+        server = self._evacuate_server(server, expected_host='zvm-2',
+                                       expected_state='SHUTOFF')
+        self.assertEqual('off', self._guest(server).state)
+        server = self._start_server(server)
+        guest = self._guest(server)
+        self.assertEqual(('on', 'ZVMSIM2'), (guest.state, guest.member))
+        # The failed member's connector still lists it, until zvm-1 is
+        # back and forgets it.
+        self.assertEqual(['ZVMSIM1', 'ZVMSIM2'], self._managed_by(server))
+        # Back, on its own connector (the driver reads [zvm] at start).
+        self.flags(group='zvm', cloud_connector_url=connector.server().url,
+                   image_tmp_path=str(connector.COMPUTE_TMP / 'zvm-1'))
+        self.restart_compute_service(self.computes['zvm-1'])
+        self.admin_api.put_service_force_down(service['id'], False)
+        self.assertEqual(['ZVMSIM2'], self._managed_by(server))
+        self.assertEqual(('on', 'ZVMSIM2'),
+                         (self._guest(server).state,
+                          self._guest(server).member))
+
+        self._delete_server(server)
+        self._assert_nothing_left()
 
     def test_live_migration(self):
         server = self._boot()

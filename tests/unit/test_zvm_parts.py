@@ -7,6 +7,7 @@ import json
 import socket
 
 from nova.compute import power_state
+from nova.compute import task_states
 from nova import exception as nova_exception
 from nova import objects
 import nova.conf
@@ -16,6 +17,7 @@ import requests_mock
 
 from nova_ibmz.common.exception import ConfigurationError
 from nova_ibmz.common.exception import HypervisorUnreachable
+from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.sim.zvm import faults as zvm_faults
 from nova_ibmz.sim.zvm import guests as sim_guests
 from nova_ibmz.zvm import client
@@ -559,3 +561,45 @@ def test_name_template_bad_characters(template):
     with pytest.raises(ConfigurationError) as e:
         guest.check_name_template(template)
     assert repr(template) in str(e.value)
+
+
+# Evacuation: a guest of the instance's name left in the shared directory --
+
+
+def evacuating(instance_id):
+    inst = instance(instance_id)
+    inst.task_state = task_states.REBUILD_SPAWNING
+    inst.flavor = objects.Flavor(vcpus=1, memory_mb=1024)
+    inst.system_metadata = {'image_os_distro': 'rhel8.6'}
+    return inst
+
+
+def test_evacuation_takes_over_the_instances_guest(sim, driver,
+                                                   zvm_names):
+    """Marked with this instance's uuid (by the spawn on the failed
+    member): registered here, deleted and defined anew."""
+    inst = evacuating(1)
+    add_guest(sim.model, 'OS000001', managed=False, root='3g')
+    with sim.model.lock:
+        sim.model.guest('OS000001').comments = [
+            guest.owner_mark(inst).upper()]
+    driver._define(inst, 'OS000001', [{'size': '1g', 'is_boot_disk': True}])
+    new = sim.model.guest('OS000001')
+    assert [d.units for d in new.disks.values()] == [1457]   # 1g, anew
+    assert sim.member.registry == ['OS000001']
+    assert driver.list_instance_uuids() == [inst.uuid]
+
+
+def test_evacuation_never_takes_another_workloads_guest(sim, driver,
+                                                        zvm_names):
+    """Same name, no mark of this instance: refused, and the guest is
+    neither registered nor changed."""
+    inst = evacuating(1)
+    add_guest(sim.model, 'OS000001', managed=False, state='off')
+    before = sim.model.to_json()
+    with pytest.raises(InstanceSetupError) as e:
+        driver._define(inst, 'OS000001',
+                       [{'size': '1g', 'is_boot_disk': True}])
+    assert 'OS000001' in str(e.value)
+    assert sim.model.to_json() == before
+    assert driver.list_instance_uuids() == []
