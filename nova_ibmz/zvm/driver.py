@@ -485,9 +485,13 @@ class ZVMDriver(driver.ComputeDriver):
         uid = self._guests.owned(instance)
         try:
             self._migrations.move(uid, migration.destination(migrate_data))
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                recover_method(context, instance, dest, migrate_data)
+        except Exception as e:
+            # As nova's libvirt driver does: the rollback ends the
+            # migration; the guest never left and the server stays ACTIVE.
+            LOG.error('Live migration of %s failed: %s', uid, e,
+                      instance=instance)
+            recover_method(context, instance, dest, migrate_data)
+            return
         self._guests.forgotten(uid)
         post_method(context, instance, dest, block_migration, migrate_data)
 
