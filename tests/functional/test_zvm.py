@@ -27,6 +27,7 @@ from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova_ibmz.sim.zvm import faults
 from nova_ibmz.sim.zvm import guests as sim_guests
+from nova_ibmz.sim.zvm import images as sim_images
 from tests import connector
 from tests.functional import test_dpm
 from tests.functional import zvm_steps
@@ -404,6 +405,19 @@ class ZVMServersTest(integrated_helpers._IntegratedTestBase):
     def test_live_migration(self):
         server = self._boot()
         root = self._guest(server).disks['0100']
+        # First a move that CP refuses after the test passed (the second
+        # guest action of the migration): the server stays where it was.
+        userid = self._guest(server).userid
+        with self.sim.model.lock:
+            self.sim.model.faults.add(faults.parse_rule({
+                'method': 'POST', 'path': f'^/guests/{userid}/action$',
+                'after': 1, 'times': 1, 'status': 500, 'overallRC': 8,
+                'rc': 8, 'rs': 3000, 'modID': 1,
+                'errmsg': 'HCPRLH1940E relocation refused by the test'}))
+        server = self._live_migrate(server, host='zvm-2',
+                                    migration_expected_state='failed')
+        self._assert_on(server, 'zvm-1')
+
         server = self._live_migrate(server, host='zvm-2')
         # VMRELOCATE: the same guest with the same minidisk, logged on to
         # the second member and listed by its connector only.
@@ -488,6 +502,47 @@ class ZVMServersTest(integrated_helpers._IntegratedTestBase):
         self.assertNotIn(port_id, [n.nic_id for n in nics.values()])
 
         self._delete_server(server)
+        self._assert_nothing_left()
+
+    def test_image_is_imported_once(self):
+        """A second server from the same image reuses the connector's
+        copy: one POST /images for both."""
+        mark = max([r['seq'] for r in self.sim.log.since()], default=0)
+        servers = [self._boot(), self._boot()]
+        self.assertEqual(1, len([r for r in self.sim.log.since(mark)
+                                 if (r['method'], r['path']) ==
+                                 ('POST', '/images')]))
+        for server in servers:
+            self._delete_server(server)
+        self._assert_nothing_left()
+
+    def test_image_of_another_disk_type_is_refused(self):
+        """An image dumped from an FBA disk on a host that deploys to ECKD
+        (and a flavor smaller than the image): the server fails with a
+        message that says why, and no guest is left."""
+        fba = self.glance.create(None, {
+            'name': 'fba-image', 'status': 'active', 'disk_format': 'raw',
+            'container_format': 'bare',
+            'properties': {'os_distro': nova_zvm.OS_DISTRO}},
+            data=io.BytesIO(sim_images.header(2097152, kind='FBA')))['id']
+        tiny = self._create_flavor(vcpu=1, memory_mb=1024, disk=1)
+        big = self.glance.create(None, {
+            'name': 'big-image', 'status': 'active', 'disk_format': 'raw',
+            'container_format': 'bare',
+            'properties': {'os_distro': nova_zvm.OS_DISTRO}},
+            data=io.BytesIO(sim_images.header(3000)))['id']
+        for image, flavor, reason in [
+                (fba, self.flavor, 'FBA disk, and this host deploys to '
+                 'ECKD:POOL1 ([zvm] disk_pool)'),
+                (big, tiny, 'the image needs a root disk of 3 GiB, the '
+                 'flavor gives 1 GiB')]:
+            server = self._build_server(
+                image_uuid=image, flavor_id=flavor,
+                networks=[{'uuid': self.neutron.network_1['id']}])
+            server = self._wait_for_state_change(
+                self.api.post_server({'server': server}), 'ERROR')
+            self.assertIn(reason, server['fault']['message'])
+            self._delete_server(server)
         self._assert_nothing_left()
 
     def test_spawn_failing_half_way_leaves_nothing(self):
