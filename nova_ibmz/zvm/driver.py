@@ -295,8 +295,9 @@ class ZVMDriver(driver.ComputeDriver):
         one GET; then register_vm and DELETE."""
         if instance.task_state != task_states.REBUILD_SPAWNING:
             return False
-        entry = self._connector.get(f'/guests/{uid}/user_direct')
-        if guest.marked_uuid(entry['user_direct']) != instance.uuid:
+        try:
+            self._check_mark(instance, uid)
+        except InstanceSetupError:
             return False
         LOG.warning('Evacuation: taking over guest %s, which this instance '
                     'left on another member of the SSI cluster', uid,
@@ -516,13 +517,23 @@ class ZVMDriver(driver.ComputeDriver):
         """The guest never left the source: nothing here to undo."""
 
     def _adopt(self, instance, network_info, state):
-        """Take a guest of the shared directory into our connector."""
+        """Take the instance's guest of the shared directory into our
+        connector: only a guest marked as the instance's, never another
+        workload's of that name.  Cost: one GET, one register_vm."""
         uid = guest.userid(instance)
+        self._check_mark(instance, uid)
         self._migrations.register(
             uid, _os_version(instance),
             [(vif['address'], vif['id']) for vif in network_info or []])
-        self._guests.adopted(uid)
+        self._guests.adopted(uid, instance.uuid)
         self._guests.record(uid, state)
+
+    def _check_mark(self, instance, uid):
+        entry = self._connector.get(f'/guests/{uid}/user_direct')
+        if guest.marked_uuid(entry['user_direct']) != instance.uuid:
+            raise InstanceSetupError(
+                instance.uuid, f'z/VM user {uid} is not marked as this '
+                f'instance\'s guest; it is left alone')
 
     # -- resize (cold; to this member or another of the SSI cluster) -------
 

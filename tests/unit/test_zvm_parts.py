@@ -661,3 +661,36 @@ def test_spawn_waits_for_the_ports_neutron_reports_down(
     finally:
         CONF.clear_override('vif_plugging_timeout')
         CONF.clear_override('vif_plugging_is_fatal')
+
+
+# Guests of other workloads ---------------------------------------------------
+
+
+@pytest.mark.parametrize('call', [
+    lambda d, i: d.finish_revert_migration(None, i, [], None),
+    lambda d, i: d.finish_migration(
+        None, objects.Migration(source_compute='zvm-1', dest_compute='zvm-2'),
+        i, None, [], None, True, {}),
+    lambda d, i: d.post_live_migration_at_destination(None, i, []),
+], ids=['finish_revert_migration', 'finish_migration',
+        'post_live_migration_at_destination'])
+def test_taking_over_needs_the_mark(sim, driver, zvm_names, call):
+    """A guest of the instance's name that no spawn of this instance
+    marked is another workload's: refused, the cluster unchanged."""
+    add_guest(sim.model, 'OS000002', 2, 2048, state='on', managed=False)
+    before = sim.model.to_json()
+    inst = evacuating(2)
+    with pytest.raises(InstanceSetupError) as e:
+        call(driver, inst)
+    assert 'OS000002 is not marked' in str(e.value)
+    assert sim.model.to_json() == before
+
+
+def test_destroy_leaves_another_workloads_guest_alone(sim, driver,
+                                                      zvm_names):
+    add_guest(sim.model, 'OS000002', 2, 2048, state='on', managed=False)
+    before = sim.model.to_json()
+    inst = instance(2)
+    inst.task_state, inst.host = None, None
+    driver.destroy(None, inst, [])
+    assert sim.model.to_json() == before
