@@ -40,13 +40,13 @@ from nova_ibmz.zvm import configdrive
 from nova_ibmz.zvm import guest
 from nova_ibmz.zvm import host
 from nova_ibmz.zvm import image
-from nova_ibmz.zvm import migration
+from nova_ibmz.zvm import migration as zvm_migration
 from nova_ibmz.zvm import network
 from nova_ibmz.zvm import volume
 
 LOG = logging.getLogger(__name__)
 CONF = conf.CONF
-ROOT_VDEV = '0100'
+ROOT_VDEV = zvm_migration.ROOT_VDEV
 
 
 def _vif_failed(event_name, instance):
@@ -54,6 +54,12 @@ def _vif_failed(event_name, instance):
               instance=instance)
     if CONF.vif_plugging_is_fatal:
         raise exception.VirtualInterfaceCreateException()
+
+
+def _root_backup(instance):
+    """The connector's image of a root disk that a resize enlarged,
+    kept until the resize is confirmed or reverted."""
+    return f'resize-{instance.uuid}'
 
 
 def _boot_mapping(block_device_info):
@@ -94,7 +100,7 @@ class ZVMDriver(driver.ComputeDriver):
             CONF.instances_path, 'zvm')
         self._network = network.Network(self._connector, config.vswitch)
         self._volumes = volume.Volumes(self._connector, CONF.host)
-        self._migrations = migration.Migrations(self._connector)
+        self._migrations = zvm_migration.Migrations(self._connector)
         self._images = image.Images(
             self._connector, self._tmp_path,
             remote_host=f'{getpass.getuser()}@{CONF.my_ip}')
@@ -462,7 +468,7 @@ class ZVMDriver(driver.ComputeDriver):
                                            src_compute_info, dst_compute_info,
                                            block_migration=False,
                                            disk_over_commit=False):
-        return migration.migrate_data(self._host.node)
+        return zvm_migration.migrate_data(self._host.node)
 
     def cleanup_live_migration_destination_check(self, context,
                                                  dest_check_data):
@@ -472,7 +478,7 @@ class ZVMDriver(driver.ComputeDriver):
                                       dest_check_data,
                                       block_device_info=None):
         self._migrations.check(self._guests.owned(instance),
-                               migration.destination(dest_check_data))
+                               zvm_migration.destination(dest_check_data))
         return dest_check_data
 
     def pre_live_migration(self, context, instance, block_device_info,
@@ -485,7 +491,8 @@ class ZVMDriver(driver.ComputeDriver):
                        migrate_data=None):
         uid = self._guests.owned(instance)
         try:
-            self._migrations.move(uid, migration.destination(migrate_data))
+            self._migrations.move(
+                uid, zvm_migration.destination(migrate_data))
         except Exception as e:
             # As nova's libvirt driver does: the rollback ends the
             # migration; the guest never left and the server stays ACTIVE.
@@ -543,15 +550,18 @@ class ZVMDriver(driver.ComputeDriver):
                                    timeout=0, retry_interval=0):
         """Check the new flavor against the guest, then log it off.  Its
         minidisks are in the cluster's disk pools: nothing to copy.  A
-        running guest that stays on this member and only grows keeps
-        running: finish_migration resizes it live."""
+        running guest that stays on this member and only grows CPUs and
+        memory keeps running: finish_migration resizes it live."""
         uid = self._guests.owned(instance)
-        self._migrations.check_resize(uid, instance.flavor, flavor)
-        grows = (flavor.vcpus >= instance.flavor.vcpus and
-                 flavor.memory_mb >= instance.flavor.memory_mb)
-        if not (grows and self._same_host(context, instance) and
+        same_host = self._same_host(context, instance)
+        self._migrations.check_resize(uid, instance.flavor, flavor,
+                                      same_host=same_host)
+        live = (same_host and flavor.vcpus >= instance.flavor.vcpus and
+                flavor.memory_mb >= instance.flavor.memory_mb and
+                not zvm_migration.root_grows(instance.flavor, flavor) and
                 self.get_info(instance, use_cache=False).state ==
-                power_state.RUNNING):
+                power_state.RUNNING)
+        if not live:
             self.power_off(instance, timeout, retry_interval)
         return ''
 
@@ -575,14 +585,22 @@ class ZVMDriver(driver.ComputeDriver):
                          share_info=None):
         if migration.source_compute != migration.dest_compute:
             self._adopt(instance, network_info, 'off')
+        old, new = instance.old_flavor, instance.flavor
+        if zvm_migration.root_grows(old, new):
+            self._migrations.grow_root(
+                self._guests.owned(instance), old.root_gb, new.root_gb,
+                str(self._config.disk_pool), _root_backup(instance))
         self._apply_flavor(instance, power_on)
 
     def confirm_migration(self, context, migration, instance, network_info):
-        """On the source: give up a guest that went to another member."""
+        """On the source: give up a guest that went to another member, or
+        drop the backup of a root disk that grew here."""
+        uid = guest.userid(instance)
         if migration.source_compute != migration.dest_compute:
-            uid = guest.userid(instance)
             self._migrations.release(uid)
             self._guests.forgotten(uid)
+        else:
+            self._images.delete(_root_backup(instance))
 
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,
@@ -590,6 +608,14 @@ class ZVMDriver(driver.ComputeDriver):
         # The compute manager has put the old flavor back on the instance.
         if not self.instance_exists(instance):
             self._adopt(instance, network_info, 'off')
+        backup = _root_backup(instance)
+        if self._images.exists(backup):
+            # The root disk grew: the one from before the resize again.
+            self.power_off(instance)
+            self._migrations.replace_root(
+                self._guests.owned(instance), instance.flavor.root_gb,
+                str(self._config.disk_pool), backup)
+            self._images.delete(backup)
         self._apply_flavor(instance, power_on)
 
     def _apply_flavor(self, instance, power_on):

@@ -103,6 +103,14 @@ class Images:
             # The connector keeps its own copy.
             fileutils.delete_if_exists(path)
 
+    def exists(self, name):
+        """Whether the repository holds an image.  Cost: one GET."""
+        try:
+            self._query(name)
+            return True
+        except ConnectorNotFound:
+            return False
+
     def delete(self, name):
         """Remove an image from the repository; gone is fine.  Cost: one
         DELETE."""

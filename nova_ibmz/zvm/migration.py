@@ -26,14 +26,18 @@ import re
 
 from nova import exception
 from nova.objects import migrate_data as migrate_data_obj
+from oslo_log import log as logging
 
 from nova_ibmz.zvm.client import ConnectorError
+
+LOG = logging.getLogger(__name__)
 
 # A z/VM system identifier: 1 to 8 letters, digits, @, # or $.
 _SYSTEM = re.compile(r'^[A-Z0-9@#$]{1,8}$')
 # The connector's memory sizes (schema max_mem): 1 to 4 digits, M or G.
 _DIGITS = 9999
 _UNIT_MB = {'M': 1, 'G': 1024}
+ROOT_VDEV = '0100'
 
 
 def system_name(node):
@@ -175,13 +179,19 @@ class Migrations:
 
     # -- resize ---------------------------------------------------------
 
-    def check_resize(self, userid, old, new):
+    def check_resize(self, userid, old, new, same_host=True):
         """InstanceFaultRollback(ResizeError), the guest untouched, for
         what a resize from flavor old to new cannot do (GET
-        /guests/<userid>, 1 GET): another root or ephemeral disk size, or
-        CPUs and memory the directory entry cannot take (the old flavor's
-        too, for a revert)."""
+        /guests/<userid>, 1 GET): a smaller root disk, another ephemeral
+        size, a larger root disk on another member (the backup a revert
+        needs stays in this connector's image repository), or CPUs and
+        memory the directory entry cannot take (the old flavor's too, for
+        a revert)."""
         reason = _disk_change(old, new)
+        if not reason and root_grows(old, new) and not same_host:
+            reason = (f'the root disk grows from {old.root_gb} GB to '
+                      f'{new.root_gb} GB only on the same z/VM system: '
+                      f'resize to this host, then migrate')
         if not reason:
             limits = self._limits(userid)
             reason = (self._over(userid, new.vcpus, new.memory_mb, limits) or
@@ -189,6 +199,39 @@ class Migrations:
         if reason:
             raise exception.InstanceFaultRollback(exception.ResizeError(
                 reason=reason))
+
+    def grow_root(self, userid, old_gb, new_gb, pool, backup):
+        """Give a logged-off guest a larger root minidisk with the same
+        data: capture it as image backup (kept for a revert or a confirm
+        to delete), then replace minidisk 0100.  A failure puts a disk of
+        the old size back from the backup; if even that fails, the backup
+        stays in the repository and the error names it.  Cost: 4
+        requests (capture, DELETE and POST disks, deploy)."""
+        self._connector.action(userid, 'capture', image=backup,
+                               capture_type='rootonly')
+        try:
+            self.replace_root(userid, new_gb, pool, backup)
+        except Exception as e:
+            try:
+                self.replace_root(userid, old_gb, pool, backup)
+            except Exception:
+                LOG.exception('%s: the root disk could not be put back; '
+                              'its data is in image %s', userid, backup)
+                raise
+            raise exception.ResizeError(reason=(
+                f'the root disk of {userid} could not grow to {new_gb} GB '
+                f'and is as it was: {e}'))
+
+    def replace_root(self, userid, size_gb, pool, image):
+        """Minidisk 0100 of a logged-off guest replaced by one of size_gb
+        in pool holding image.  Cost: 3 requests."""
+        self._connector.delete(f'/guests/{userid}/disks', {
+            'vdev_info': {'vdev_list': [ROOT_VDEV]}})
+        self._connector.post(f'/guests/{userid}/disks', {'disk_info': {
+            'disk_list': [{'size': f'{size_gb}g', 'vdev': ROOT_VDEV,
+                           'disk_pool': pool, 'format': 'none'}]}})
+        self._connector.action(userid, 'deploy', image=image,
+                               vdev=ROOT_VDEV)
 
     def apply_flavor(self, userid, vcpus, memory_mb):
         """CPUs and memory of a logged-off guest's directory entry, counted
@@ -268,17 +311,20 @@ class Migrations:
         return ''
 
 
+def root_grows(old, new):
+    """Whether a resize from flavor old to new enlarges the root disk."""
+    return bool(new.root_gb and old.root_gb and new.root_gb > old.root_gb)
+
+
 def _disk_change(old, new):
     """Why the disks cannot go from flavor old to new, or ''.  A root_gb of
     0 (the image's size) keeps the root disk as it is."""
     if new.root_gb and new.root_gb < old.root_gb:
         return (f'the root disk would shrink from {old.root_gb} GB to '
                 f'{new.root_gb} GB and lose data')
-    if new.root_gb and new.root_gb != old.root_gb:
-        size = f'{old.root_gb} GB' if old.root_gb else 'the image size'
-        return (f'the root disk cannot grow from {size} to {new.root_gb} '
-                f'GB: the Cloud Connector cannot enlarge a minidisk (keep '
-                f'root_gb {old.root_gb}, or 0)')
+    if new.root_gb and not old.root_gb:
+        return (f'the root disk cannot grow from the image size to '
+                f'{new.root_gb} GB: the flavor gives no size to start from')
     if new.ephemeral_gb != old.ephemeral_gb:
         return (f'the ephemeral disks cannot go from {old.ephemeral_gb} GB '
                 f'to {new.ephemeral_gb} GB: the Cloud Connector cannot '

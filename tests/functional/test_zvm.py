@@ -363,6 +363,35 @@ class ZVMServersTest(integrated_helpers._IntegratedTestBase):
         self._delete_server(server)
         self._assert_nothing_left()
 
+    def test_root_disk_grows_on_the_same_member(self):
+        """5 GB to 10 GB: the root minidisk is captured and put on a larger
+        one; revert brings the old disk back from that capture, confirm
+        drops it."""
+        self.flags(allow_resize_to_same_host=True)
+        [service] = self.admin_api.get_services(host='zvm-2',
+                                                binary='nova-compute')
+        self.admin_api.put_service(service['id'], {'status': 'disabled'})
+        server = self._boot()
+        small = self._guest(server).disks['0100'].units
+        bigger = self._create_flavor(vcpu=2, memory_mb=2048, disk=10)
+
+        def root_and_backup():
+            guest = self._guest(server)
+            with self.sim.model.lock:
+                backup = f'resize-{server["id"]}' in self.sim.model.images
+            return guest.state, guest.disks['0100'].units, backup
+
+        server = self._resize_server(server, bigger)
+        self.assertEqual(('on', 2 * small, True), root_and_backup())
+        server = self._revert_resize(server)
+        self.assertEqual(('on', small, False), root_and_backup())
+        server = self._resize_server(server, bigger)
+        server = self._confirm_resize(server)
+        self.assertEqual(('on', 2 * small, False), root_and_backup())
+
+        self._delete_server(server)
+        self._assert_nothing_left()
+
     def test_evacuate_after_a_member_fails(self):
         """ZVMSIM1 fails (its guests are logged off; the directory, shared
         by the SSI cluster, keeps them): the server is evacuated to zvm-2,

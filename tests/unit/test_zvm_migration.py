@@ -314,13 +314,13 @@ def test_shrinking_the_root_disk_is_refused(servers, member1):
     assert directory(servers) == before
 
 
-def test_growing_a_disk_is_refused(member1):
+def test_disk_changes_refused(member1):
     create(member1, start=False)
     with pytest.raises(exception.InstanceFaultRollback) as e:
         member1.moves.check_resize(USERID, flavor(root_gb=5),
-                                   flavor(root_gb=10))
-    assert ('the root disk cannot grow from 5 GB to 10 GB: the Cloud '
-            'Connector cannot enlarge a minidisk') in refusal(e)
+                                   flavor(root_gb=10), same_host=False)
+    assert ('the root disk grows from 5 GB to 10 GB only on the same z/VM '
+            'system') in refusal(e)
     with pytest.raises(exception.InstanceFaultRollback) as e:
         member1.moves.check_resize(USERID, flavor(root_gb=0),
                                    flavor(root_gb=10))
@@ -329,9 +329,45 @@ def test_growing_a_disk_is_refused(member1):
         member1.moves.check_resize(USERID, flavor(),
                                    flavor(ephemeral_gb=2))
     assert 'the ephemeral disks cannot go from 0 GB to 2 GB' in refusal(e)
-    # root_gb 0 (the image's size) keeps the root disk: no refusal.
+    # root_gb 0 (the image's size) keeps the root disk: no refusal; nor
+    # does a root disk that grows on the same member.
     member1.moves.check_resize(USERID, flavor(root_gb=5),
                                flavor(vcpus=2, root_gb=0))
+    member1.moves.check_resize(USERID, flavor(root_gb=5),
+                               flavor(root_gb=10))
+
+
+def root_disk(servers, userid=USERID):
+    model = servers[0].model
+    with model.lock:
+        disk = model.guests[userid].disks['0100']
+        return disk.units, disk.image
+
+
+def test_grow_root_keeps_the_data_on_a_larger_disk(servers, member1):
+    create(member1, start=False)
+    with servers[0].model.lock:
+        servers[0].model.guests[USERID].disks['0100'].image = 'rhel-base'
+    member1.moves.grow_root(USERID, 1, 2, 'ECKD:POOL1', 'resize-backup')
+    units, image = root_disk(servers)
+    # 2 GiB of 3390 cylinders, holding the backup of the old disk.
+    assert (units, image) == (2913, 'resize-backup')
+    # A revert puts a disk of the old size back from the backup.
+    member1.moves.replace_root(USERID, 1, 'ECKD:POOL1', 'resize-backup')
+    assert root_disk(servers) == (1457, 'resize-backup')
+
+
+def test_grow_root_failing_puts_the_old_disk_back(servers, member1):
+    create(member1, start=False)
+    with servers[0].model.lock:
+        servers[0].model.faults.add(zvm_faults.parse_rule({
+            'method': 'POST', 'path': f'^/guests/{USERID}/disks$',
+            'times': 1, 'status': 500, 'overallRC': 300, 'rc': 300,
+            'rs': 2, 'modID': 10}))
+    with pytest.raises(exception.ResizeError) as e:
+        member1.moves.grow_root(USERID, 1, 2, 'ECKD:POOL1', 'resize-b')
+    assert 'could not grow to 2 GB and is as it was' in str(e.value)
+    assert root_disk(servers) == (1457, 'resize-b')
 
 
 def test_cold_resize_beyond_the_directory_maximum_is_refused(servers,
