@@ -391,6 +391,8 @@ def test_power_state_sync_costs_one_request(sim, driver, zvm_names):
         add_guest(sim.model, f'OS{n:06X}', state='on' if n % 2 else 'off')
     driver.list_instances()
     sim.log.clear()
+    # What nova's _sync_power_states asks: the count, then each state.
+    assert driver.get_num_instances() == 8
     states = [driver.get_info(instance(n)).state for n in range(1, 9)]
     assert states == [power_state.RUNNING, power_state.SHUTDOWN] * 4
     assert [(e['method'], e['path'].split('?')[0])
