@@ -67,7 +67,9 @@ class CloudConnector:
         self._retries = retries
         self._backoff = backoff
         self._http = requests.Session()
-        self._http.verify = verify
+        # Passed with each request: a Session's verify loses to
+        # REQUESTS_CA_BUNDLE in the environment, and [zvm] ca_file must win.
+        self._verify = verify
         self._token = None
         self._token_lock = threading.Lock()
 
@@ -139,7 +141,8 @@ class CloudConnector:
         try:
             return self._http.request(method, self.url + path, json=body,
                                       params=params, headers=headers,
-                                      timeout=self._timeout)
+                                      timeout=self._timeout,
+                                      verify=self._verify)
         except requests.RequestException as e:
             raise HypervisorUnreachable(self.url,
                                         f'{method} {path} failed: {e}')

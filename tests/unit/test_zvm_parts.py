@@ -6,6 +6,7 @@
 import contextlib
 import json
 import socket
+import time
 
 from nova.compute import power_state
 from nova.compute import task_states
@@ -15,11 +16,13 @@ from nova import objects
 import nova.conf
 from oslo_utils import uuidutils
 import pytest
+import requests
 import requests_mock
 
 from nova_ibmz.common.exception import ConfigurationError
 from nova_ibmz.common.exception import HypervisorUnreachable
 from nova_ibmz.common.exception import InstanceSetupError
+from nova_ibmz.sim import tls
 from nova_ibmz.sim.zvm import faults as zvm_faults
 from nova_ibmz.sim.zvm import guests as sim_guests
 from nova_ibmz.zvm import client
@@ -27,6 +30,7 @@ from nova_ibmz.zvm import driver as zvm_driver
 from nova_ibmz.zvm import guest
 from nova_ibmz.zvm import host as zvm_host
 from tests import connector
+from tests import zvmsim
 from tests.zvmsim import add_guest
 
 objects.register_all()
@@ -696,3 +700,40 @@ def test_destroy_leaves_another_workloads_guest_alone(sim, driver,
     inst.task_state, inst.host = None, None
     driver.destroy(None, inst, [])
     assert sim.model.to_json() == before
+
+
+# TLS and timeouts ----------------------------------------------------------
+
+
+def test_tls_with_the_connectors_ca_file(tmp_path, monkeypatch):
+    """HTTPS verified against the CA file ([zvm] ca_file), even when
+    REQUESTS_CA_BUNDLE names another; without it the system's CAs do not
+    know the connector: a clear error, no token."""
+    certs = tls.ensure(tmp_path / 'certs', 'nova-ibmz tests')
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', requests.certs.where())
+    with zvmsim.serve(tmp_path, certs=certs) as [server]:
+        assert server.url.startswith('https://')
+        verified = connector.client(server.url, zvmsim.ADMIN_TOKEN,
+                                    verify=str(certs.ca_file))
+        assert verified.get('/host')['zvm_host'] == 'ZVMSIM1'
+        unverified = connector.client(server.url, zvmsim.ADMIN_TOKEN,
+                                      retries=0)
+        with pytest.raises(HypervisorUnreachable) as e:
+            unverified.get('/host')
+        assert 'CERTIFICATE_VERIFY_FAILED' in str(e.value)
+        assert zvmsim.ADMIN_TOKEN not in str(e.value)
+
+
+def test_a_connector_that_does_not_answer_times_out():
+    """A server that accepts and never answers: the request ends after
+    the timeout, as unreachable."""
+    with socket.socket() as listener:
+        listener.bind(('127.0.0.1', 0))
+        listener.listen()
+        url = f'http://127.0.0.1:{listener.getsockname()[1]}'
+        cc = client.CloudConnector(url, timeout=0.3, retries=0)
+        start = time.monotonic()
+        with pytest.raises(HypervisorUnreachable) as e:
+            cc.get('/host')
+        assert time.monotonic() - start < 5
+        assert 'timed out' in str(e.value)
