@@ -4,6 +4,7 @@
 """The config drive a z/VM guest boots with: iso9660 written by pycdlib,
 read back as cloud-init reads it (Rock Ridge names)."""
 
+import base64
 import io
 import json
 
@@ -31,7 +32,7 @@ def instance(monkeypatch):
                         lambda self: objects.BlockDeviceMappingList())
     ctxt = nova_context.get_admin_context()
     instance = fake_instance.fake_instance_obj(
-        ctxt, hostname='web-1', user_data=None, key_data=None,
+        ctxt, hostname='web-1', key_data=None,
         metadata={'role': 'web'}, system_metadata={},
         launched_at=None, display_name='web-1')
     instance.ec2_ids = objects.EC2Ids(instance_id='i-00000001',
@@ -41,6 +42,8 @@ def instance(monkeypatch):
     instance.device_metadata = None
     instance.numa_topology = None
     instance.metadata = {'role': 'web'}
+    instance.user_data = base64.b64encode(
+        b'#cloud-config\nruncmd: []\n').decode()
     instance.system_metadata = {}
     instance.trusted_certs = None
     return instance
@@ -72,6 +75,8 @@ def test_config_drive_holds_metadata_files_password_and_network(
         assert injected['path'] == '/etc/motd'
         assert read(iso, '/openstack/' + injected['content_path'].lstrip(
             '/')) == b'managed by nova-ibmz\n'
+        assert read(iso, '/openstack/latest/user_data') == \
+            b'#cloud-config\nruncmd: []\n'
         network = json.loads(read(iso,
                                   '/openstack/latest/network_data.json'))
         assert [link['ethernet_mac_address'] for link in network['links']] \
