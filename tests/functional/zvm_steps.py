@@ -9,9 +9,17 @@ simulator's record of the server's guest."""
 def reboot_and_pause(case, server):
     """Soft and hard reboot, then pause and unpause; CP's state of the
     guest follows each."""
-    case._reboot_server(server, hard=False)
-    case._reboot_server(server, hard=True)
-    case.assertEqual('on', case._guest(server).state)
+    # Soft: the guest shuts itself down and CP logs it on again; hard: CP
+    # logs it off and on without asking it.
+    for hard, shut_itself_down in ((False, True), (True, False)):
+        mark = len(case._guest(server).console)
+        case._reboot_server(server, hard=hard)
+        guest = case._guest(server)
+        lines = guest.console[mark:]
+        case.assertEqual(
+            (shut_itself_down, True, 'on'),
+            (any('SHUTDOWN (reboot)' in line for line in lines),
+             any('LOGOFF' in line for line in lines), guest.state))
 
     case.api.post_server_action(server['id'], {'pause': None})
     case._wait_for_state_change(server, 'PAUSED')
