@@ -1,0 +1,148 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""The sandbox's mainframes: an HMC simulator (one DPM CPC) and a z/VM SSI
+cluster of two members, served in this process on free local ports, with
+their state, certificates and admin token in the sandbox's directory.
+
+Hosts() gives each compute host of the sandbox its nova.conf sections, the
+values an operator would write for a real HMC or Cloud Connector: only the
+addresses and the CA file are the simulators'.
+"""
+
+import dataclasses
+import pathlib
+import secrets
+
+import yaml
+
+from nova_ibmz.sim.hmc import model as hmc_model
+from nova_ibmz.sim.hmc import server as hmc_server
+from nova_ibmz.sim import tls
+from nova_ibmz.sim.zvm import model as zvm_model
+from nova_ibmz.sim.zvm import server as zvm_server
+
+DPM_HOST = 'dpm-subset-1'
+ZVM_HOSTS = ('zvm-1', 'zvm-2')
+# The default topology's HMC user (it holds the simulator's password).
+HMC_TOPOLOGY = 'default'
+# What the DPM host may use of the CPC (its subset).
+DPM_PROCESSORS = 8
+DPM_MEMORY_MB = 65536
+ZVM_DISK_POOL = 'ECKD:POOL1'
+ZVM_VSWITCH = 'VSWITCH1'
+
+
+@dataclasses.dataclass(frozen=True)
+class DPMTarget:
+    """What the DPM host needs to know of the simulated HMC's topology."""
+
+    userid: str
+    password: str
+    cpc_object_id: str
+    fcp_adapter_id: str
+
+
+def dpm_target(topology_path):
+    """The first DPM CPC of a topology, its first FCP adapter, and the
+    HMC user, read from the topology file."""
+    definition = yaml.safe_load(pathlib.Path(topology_path).read_text())
+    hmc = definition['hmc_definition']
+    user = hmc['consoles'][0]['users'][0]['properties']
+    cpc = next(c for c in hmc['cpcs'] if c['properties'].get('dpm-enabled'))
+    fcp = next(a['properties'] for a in cpc.get('adapters', [])
+               if a['properties'].get('type') == 'fcp')
+    return DPMTarget(user['name'], user['password'],
+                     cpc['properties']['object-id'], fcp['object-id'])
+
+
+class Simulators:
+    """Both simulators, started by start() and stopped by stop()."""
+
+    def __init__(self, state_dir):
+        self.state_dir = pathlib.Path(state_dir)
+        self.hmc = None
+        self.connectors = []
+        self.admin_token_file = self.state_dir / 'zvm' / 'admin-token'
+
+    def start(self):
+        hmc_dir = self.state_dir / 'hmc'
+        hmc_dir.mkdir(parents=True, exist_ok=True)
+        topology = hmc_model.topology_path(HMC_TOPOLOGY)
+        self.dpm = dpm_target(topology)
+        self.hmc = hmc_server.HMCServer(
+            hmc_model.Simulator(topology, state_file=hmc_dir / 'state.json'),
+            tls.ensure(hmc_dir, 'nova-ibmz sandbox HMC')).start()
+        zvm_dir = self.admin_token_file.parent
+        zvm_dir.mkdir(parents=True, exist_ok=True)
+        cluster = zvm_model.Model(members=len(ZVM_HOSTS),
+                                  image_dir=zvm_dir / 'images',
+                                  state_file=zvm_dir / 'state.json')
+        token = self._admin_token()
+        self.connectors = [
+            zvm_server.ConnectorServer(cluster, name,
+                                       admin_token=token).start()
+            for name in cluster.members]
+        return self
+
+    def _admin_token(self):
+        if not self.admin_token_file.exists():
+            self.admin_token_file.write_text(secrets.token_urlsafe(32))
+            self.admin_token_file.chmod(0o600)
+        return self.admin_token_file.read_text().strip()
+
+    def stop(self):
+        """Stop serving and save both simulators' state."""
+        for server in [self.hmc] + self.connectors:
+            if server is not None:
+                server.stop()
+        if self.hmc is not None:
+            self.hmc.sim.save()
+        if self.connectors:
+            self.connectors[0].model.save()
+
+    def host_options(self):
+        """{compute host: {section: {option: value}}}, nova.conf values
+        that point each host's driver at its simulator."""
+        hosts = {DPM_HOST: {
+            'DEFAULT': {'host': DPM_HOST, 'compute_driver': 'ibmz.DPMDriver'},
+            'dpm': {
+                'hmc': f'127.0.0.1:{self.hmc.port}',
+                'hmc_username': self.dpm.userid,
+                'hmc_password': self.dpm.password,
+                'hmc_ca_file': str(self.hmc.certs.ca_file),
+                'cpc_object_id': self.dpm.cpc_object_id,
+                'max_processors': DPM_PROCESSORS,
+                'max_memory': DPM_MEMORY_MB,
+                'physical_storage_adapter_mappings':
+                    f'{self.dpm.fcp_adapter_id}:0',
+            }}}
+        for host, connector in zip(ZVM_HOSTS, self.connectors):
+            hosts[host] = {
+                'DEFAULT': {'host': host, 'compute_driver': 'ibmz.ZVMDriver',
+                            'instance_name_template': 'os%06x'},
+                'zvm': {
+                    'cloud_connector_url': connector.url,
+                    'admin_token_file': str(self.admin_token_file),
+                    'disk_pool': ZVM_DISK_POOL,
+                    'vswitch': ZVM_VSWITCH,
+                    'image_tmp_path': str(self.state_dir / host / 'images'),
+                }}
+        return hosts
+
+    def write_host_configs(self):
+        """One <host>.conf per compute host in the state directory, so a
+        user can read how each host is configured.  Returns their paths."""
+        paths = {}
+        for host, sections in self.host_options().items():
+            lines = []
+            for section, options in sections.items():
+                lines.append(f'[{section}]')
+                lines += [f'{name} = {value}'
+                          for name, value in options.items()]
+                lines.append('')
+            path = self.state_dir / f'{host}.conf'
+            path.write_text('\n'.join(lines))
+            path.chmod(0o600)       # it holds the HMC password
+            paths[host] = path
+        return paths
