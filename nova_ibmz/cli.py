@@ -28,6 +28,7 @@ HMC_STATE_FILE = 'hmc-state.json'
 # internal socket between the REST layer and the SDK daemon).  8080 is the
 # port its own REST client (zvmconnector) defaults to and the one of
 # nova's [zvm] cloud_connector_url example.
+SANDBOX_PORT = 8774
 ZVM_PORT = 8080
 ZVM_STATE_FILE = 'zvm-state.json'
 ZVM_TOKEN_FILE = 'admin-token'
@@ -124,7 +125,30 @@ def _parser():
     ).add_subparsers(dest='simulator', required=True)
     _add_hmc(sims)
     _add_zvm(sims)
+    sandbox = commands.add_parser(
+        'sandbox', help='Nova on localhost with both drivers on the '
+        'simulators',
+        description='Serve the Nova API on http://127.0.0.1:PORT with three '
+        'compute hosts: dpm-subset-1 (DPMDriver on a simulated HMC) and '
+        'zvm-1, zvm-2 (ZVMDriver on the two members of a simulated z/VM '
+        'SSI cluster).')
+    sandbox.add_argument('--port', type=_number(int, 0, 65535),
+                         default=SANDBOX_PORT,
+                         help='TCP port of the Nova API on 127.0.0.1, 0 for '
+                         'a free one (default %(default)s)')
+    sandbox.add_argument('--state-dir', type=pathlib.Path, metavar='DIR',
+                         help='keep the simulators\' state and each host\'s '
+                         'configuration here (default: a temporary '
+                         'directory removed on exit)')
+    sandbox.set_defaults(func=_sandbox, parser=sandbox)
     return parser
+
+
+def _sandbox(parser, args):
+    from nova_ibmz.sandbox import run
+    with _state_dir(args, 'sandbox') as state_dir:
+        code = run.run(args.port, state_dir)
+    run.leave(code)
 
 
 # -- what both simulators' commands share --------------------------------

@@ -114,8 +114,9 @@ class Simulators:
                 'cpc_object_id': self.dpm.cpc_object_id,
                 'max_processors': DPM_PROCESSORS,
                 'max_memory': DPM_MEMORY_MB,
+                # A MultiOpt: one line per adapter port in a file.
                 'physical_storage_adapter_mappings':
-                    f'{self.dpm.fcp_adapter_id}:0',
+                    [f'{self.dpm.fcp_adapter_id}:0'],
             }}}
         for host, connector in zip(ZVM_HOSTS, self.connectors):
             hosts[host] = {
@@ -138,8 +139,9 @@ class Simulators:
             lines = []
             for section, options in sections.items():
                 lines.append(f'[{section}]')
-                lines += [f'{name} = {value}'
-                          for name, value in options.items()]
+                for name, value in options.items():
+                    values = value if isinstance(value, list) else [value]
+                    lines += [f'{name} = {v}' for v in values]
                 lines.append('')
             path = self.state_dir / f'{host}.conf'
             path.write_text('\n'.join(lines))

@@ -1,0 +1,145 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""Nova in one process, with our drivers on the simulators.
+
+Nova's own functional-test harness (nova.tests.functional, shipped in the
+nova wheel) runs the real API, conductor, scheduler, placement and compute
+services in one process, with in-memory stand-ins for Glance, Neutron and
+Cinder and an in-memory database.  Cloud is one such harness instance,
+set up by hand instead of by a test runner: three compute services whose
+drivers point at the simulators, and the API served on a TCP port.
+
+This leans on nova's test classes, which may change between nova
+releases: pyproject pins nova's major version, and this module is the only
+place that uses them.
+"""
+
+import io
+import os
+import socketserver
+import sys
+import threading
+from wsgiref import simple_server
+
+import fixtures
+from nova.api import wsgi as nova_wsgi
+from nova.tests import fixtures as nova_fixtures
+from nova.tests.functional import integrated_helpers
+import urllib3
+
+from nova_ibmz import conf
+from nova_ibmz.sim.zvm import images as zvm_images
+
+IMAGE_NAME = 'rhel-s390x'
+OS_DISTRO = 'rhel8.6'
+# The root file system of the image, as a z/VM disk dump (3338 cylinders:
+# a 3390-3) behind the header the connector's creatediskimage writes.
+IMAGE_DATA = zvm_images.header(3338) + b'rhel 8.6 s390x root\n' * 64
+
+
+class Cloud(integrated_helpers._IntegratedTestBase):
+    """Nova with the sandbox's three compute hosts; start(), then
+    serve()."""
+
+    ADMIN_API = True
+    microversion = 'latest'
+    # Casts stay casts: the API answers before a server is built, as in a
+    # real cloud.
+    CAST_AS_CALL = False
+
+    def __init__(self, sims):
+        super().__init__('_not_a_test')
+        self.sims = sims
+
+    def _not_a_test(self):
+        """testtools wants a method name; the sandbox runs none."""
+
+    def start(self):
+        self.setUp()
+        return self
+
+    def stop(self):
+        self.doCleanups()
+
+    def setUp(self):
+        conf.register_opts(conf.CONF)      # [dpm] and [zvm]
+        # The nova wheel installs its paste config under the environment.
+        self.flags(api_paste_config=os.path.join(
+            sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
+        # The Neutron stand-in sends no network-vif-plugged events.
+        self.flags(vif_plugging_timeout=0)
+        self.flags(allow_resize_to_same_host=True)
+        super().setUp()
+        self.image_id = self.glance.create(None, {
+            'name': IMAGE_NAME, 'status': 'active', 'disk_format': 'raw',
+            'container_format': 'bare', 'size': len(IMAGE_DATA),
+            'visibility': 'public',
+            'properties': {'os_distro': OS_DISTRO, 'architecture': 's390x',
+                           'hypervisor_type': 'zvm'}},
+            data=io.BytesIO(IMAGE_DATA))['id']
+
+    def _setup_services(self):
+        # PlacementFixture routes HTTP to placement through wsgi-intercept,
+        # whose HTTPS stand-in breaks real HTTPS connections under urllib3
+        # 2, the HMC's among them: give HTTPS its real connection back
+        # before the services start and after the API's fixture.
+        real_https(self)
+        super()._setup_services()
+        real_https(self)
+
+    def _setup_compute_service(self):
+        """One compute service per host, each started with its own
+        nova.conf values: the drivers read them when they are made."""
+        computes = []
+        for host, sections in self.sims.host_options().items():
+            for section, options in sections.items():
+                group = None if section == 'DEFAULT' else section
+                for name, value in options.items():
+                    if name != 'host':
+                        self.flags(group=group, **{name: value})
+            computes.append(self._start_compute(host))
+        return computes[0]
+
+    def app(self):
+        """The osapi_compute WSGI application, as nova-api loads it, with
+        the admin as the default caller (the stand-in auth wants its
+        headers)."""
+        return _admin_by_default(nova_wsgi.Loader().load_app('osapi_compute'),
+                                 nova_fixtures.PROJECT_ID)
+
+
+def real_https(case):
+    case.useFixture(fixtures.MonkeyPatch(
+        'urllib3.connectionpool.HTTPSConnectionPool.ConnectionCls',
+        urllib3.connection.HTTPSConnection))
+
+
+def _admin_by_default(app, project_id):
+    def with_caller(environ, start_response):
+        environ.setdefault('HTTP_X_AUTH_USER', 'admin')
+        environ.setdefault('HTTP_X_AUTH_PROJECT_ID', project_id)
+        environ.setdefault('HTTP_X_ROLES', 'admin,member,reader')
+        return app(environ, start_response)
+    return with_caller
+
+
+class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(simple_server.WSGIRequestHandler):
+    def log_message(self, format, *args):
+        self.server.request_logger(format % args)
+
+
+def serve(app, port, request_logger=lambda line: None):
+    """The WSGI app on 127.0.0.1:port (0: a free one), in a thread.
+    Returns the server; its server_port is the port."""
+    server = simple_server.make_server('127.0.0.1', port, app,
+                                       server_class=_Server,
+                                       handler_class=_QuietHandler)
+    server.request_logger = request_logger
+    threading.Thread(target=server.serve_forever, daemon=True,
+                     name='nova-ibmz-sandbox-api').start()
+    return server
