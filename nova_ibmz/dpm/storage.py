@@ -26,8 +26,8 @@ import re
 from oslo_utils import excutils
 
 from nova_ibmz.common.exception import InstanceSetupError
+from nova_ibmz.common import fc
 
-FC = 'fibre_channel'
 WWPNS_KEY = 'ibmz_dpm_wwpns'
 FIRST_HBA_DEVNO = 0x1900
 BOOT_VOLUME = 'boot'
@@ -134,10 +134,6 @@ def boot_volume(subset, group, size_gb, existing=False):
             'boot-storage-volume': volume.uri}
 
 
-def normal_wwpn(text):
-    return text.lower().replace(':', '').removeprefix('0x')
-
-
 def remember(instance, initiators):
     instance.system_metadata[WWPNS_KEY] = ','.join(
         i.wwpn for i in initiators)
@@ -150,27 +146,8 @@ def remembered_wwpns(instance):
 
 def check_fc(instance, connection_info):
     """The connection's data, if it is a fibre-channel one."""
-    connection_info = connection_info or {}
-    kind = connection_info.get('driver_volume_type')
-    if kind != FC:
-        raise InstanceSetupError(
-            instance.uuid, f'volume {connection_info.get("serial")} is '
-            f'connected as {kind!r}; DPM partitions reach volumes over '
-            f'fibre channel only ({FC!r})')
-    return connection_info.get('data') or {}
-
-
-def fcp_lun(lun):
-    """A SCSI LUN number as the 16 hex digits of an FCP LUN (SAM-2: the
-    first level is the first two bytes, so LUN 1 is 0001000000000000)."""
-    return ''.join(f'{(int(lun) >> (16 * level)) & 0xffff:04x}'
-                   for level in range(4))
-
-
-def _as_list(value):
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
+    return fc.connection_data(instance.uuid, connection_info,
+                              'DPM partitions')
 
 
 def volume_path(instance, initiators, data, ignored):
@@ -180,18 +157,16 @@ def volume_path(instance, initiators, data, ignored):
     when Cinder gives one; otherwise every initiator sees every target.
     Targets in [dpm] target_wwpn_ignore_list are never used.
     """
-    mapping = {normal_wwpn(k): [normal_wwpn(t) for t in _as_list(v)]
-               for k, v in (data.get('initiator_target_map') or {}).items()}
-    everywhere = [normal_wwpn(t) for t in _as_list(data.get('target_wwn'))]
+    targets = fc.targets(data)
     for initiator in initiators:
-        targets = mapping.get(initiator.wwpn, [] if mapping else everywhere)
-        usable = [t for t in targets if t not in ignored]
+        usable = [t for t in targets.seen_by(initiator.wwpn)
+                  if t not in ignored]
         if usable:
             return initiator, usable[0]
     raise InstanceSetupError(
         instance.uuid, 'the volume has no path: initiators '
         f'{[i.wwpn for i in initiators]}, targets '
-        f'{mapping or everywhere}, ignored {sorted(ignored)}')
+        f'{targets}, ignored {sorted(ignored)}')
 
 
 def boot_properties(instance, initiators, connection_info, ignored):
@@ -202,11 +177,11 @@ def boot_properties(instance, initiators, connection_info, ignored):
     initiator, target = volume_path(instance, initiators, data, ignored)
     lun = data.get('target_lun')
     if lun is None:
-        luns = _as_list(data.get('target_luns'))
+        luns = fc.as_list(data.get('target_luns'))
         lun = luns[0] if luns else 0
     return {
         'boot-device': 'storage-adapter',
         'boot-storage-device': initiator.uri,
         'boot-world-wide-port-name': target,
-        'boot-logical-unit-number': fcp_lun(lun),
+        'boot-logical-unit-number': fc.fcp_lun(lun),
     }

@@ -34,7 +34,7 @@ from oslo_log import log as logging
 from nova_ibmz import conf
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.common.exception import RequestRefused
-from nova_ibmz.dpm import storage
+from nova_ibmz.common import fc
 from nova_ibmz.zvm.client import ConnectorNotFound
 
 LOG = logging.getLogger(__name__)
@@ -55,42 +55,23 @@ class _FC:
         return list(dict.fromkeys(t for _, ts in self.paths for t in ts))
 
 
-def _as_list(value):
-    if value is None:
-        return []
-    return [value] if isinstance(value, str) else list(value)
-
-
 def _fc(userid, connection_info, connector_info):
     """The volume of a Cinder fibre-channel connection, through the FCP
     devices of connector_info; any other volume type is refused."""
-    connection_info = connection_info or {}
-    kind = connection_info.get('driver_volume_type')
-    volume = connection_info.get('serial')
-    if kind != storage.FC:
-        raise InstanceSetupError(userid, (
-            f'volume {volume} is connected as {kind!r}; z/VM guests reach '
-            f'volumes over fibre channel only ({storage.FC!r})'))
-    data = connection_info.get('data') or {}
-    # Cinder's initiator -> target map (with a zone manager) says which
-    # targets each NPIV WWPN sees; without it each sees every target.
-    mapping = {storage.normal_wwpn(k): [storage.normal_wwpn(t)
-                                        for t in _as_list(v)]
-               for k, v in (data.get('initiator_target_map') or {}).items()}
-    everywhere = [storage.normal_wwpn(t)
-                  for t in _as_list(data.get('target_wwn'))]
-    paths = [(fcp, mapping.get(storage.normal_wwpn(wwpn), []) if mapping
-              else everywhere)
+    data = fc.connection_data(userid, connection_info, 'z/VM guests')
+    volume = (connection_info or {}).get('serial')
+    targets = fc.targets(data)
+    paths = [(fcp, targets.seen_by(wwpn))
              for fcp, wwpn in zip(connector_info['zvm_fcp'],
                                   connector_info['wwpns'])]
-    if not any(targets for _, targets in paths):
+    if not any(seen for _, seen in paths):
         raise InstanceSetupError(userid, (
             f'volume {volume} has no target for the FCP devices '
             f'{connector_info["zvm_fcp"]} (WWPNs {connector_info["wwpns"]}): '
-            f'targets {mapping or everywhere}'))
+            f'targets {targets}'))
     if data.get('target_lun') is None:
         raise InstanceSetupError(userid, f'volume {volume} has no target_lun')
-    return _FC(paths, storage.fcp_lun(data['target_lun']))
+    return _FC(paths, fc.fcp_lun(data['target_lun']))
 
 
 def boot_definition(userid, connector_info, connection_info):
@@ -99,11 +80,11 @@ def boot_definition(userid, connector_info, connection_info):
     empty; ephemeral disks may join it, none as is_boot_disk), the FCP
     devices dedicated, and IPL from the first device that reaches a target,
     with that target and the LUN as LOADDEV.  Cost: no request."""
-    fc = _fc(userid, connection_info, connector_info)
-    fcp, targets = next((f, ts) for f, ts in fc.paths if ts)
+    vol = _fc(userid, connection_info, connector_info)
+    fcp, targets = next((f, ts) for f, ts in vol.paths if ts)
     return {'disk_list': [], 'ipl_from': fcp,
             'dedicate_vdevs': list(connector_info['zvm_fcp']),
-            'loaddev': {'portname': targets[0], 'lun': fc.lun}}
+            'loaddev': {'portname': targets[0], 'lun': vol.lun}}
 
 
 class Volumes:
@@ -148,12 +129,12 @@ class Volumes:
         to it).  A data volume needs a guest of this connector: the real
         connector would dedicate devices to any guest of the directory.
         Cost: 2 requests (1 for a root volume)."""
-        fc = _fc(userid, connection_info, connector_info)
+        vol = _fc(userid, connection_info, connector_info)
         if not is_root_volume:
             # ConnectorNotFound for a guest that is gone or not ours.
             self._connector.get(f'/guests/{userid}/power_state')
         self._connector.post('/guests/volumes', _connection(
-            userid, os_version, fc, mountpoint, connector_info,
+            userid, os_version, vol, mountpoint, connector_info,
             is_root_volume=is_root_volume))
 
     def detach(self, userid, os_version, connection_info, mountpoint,
@@ -162,11 +143,11 @@ class Volumes:
         connections_only (when the guest is being destroyed) and a root
         volume only change the connector's counts.  Cost: up to 1 request
         per FCP device (2 with the default template), plus 1 to detach."""
-        if (connection_info or {}).get('driver_volume_type') != storage.FC:
+        if (connection_info or {}).get('driver_volume_type') != fc.FC:
             # attach() refuses these, so none is attached; a failed boot
             # from one still destroys its instance and detaches it.
             return
-        fc = _fc(userid, connection_info, connector_info)
+        vol = _fc(userid, connection_info, connector_info)
         if not any(self._counted(userid, fcp)
                    for fcp in connector_info['zvm_fcp']):
             LOG.info('%s: no volume on FCP devices %s; %s is detached '
@@ -174,7 +155,7 @@ class Volumes:
                      connection_info.get('serial'))
             return
         self._connector.delete('/guests/volumes', _connection(
-            userid, os_version, fc, mountpoint, connector_info,
+            userid, os_version, vol, mountpoint, connector_info,
             is_root_volume=is_root_volume,
             update_connections_only=connections_only))
 
@@ -206,27 +187,27 @@ class Volumes:
         FCP devices and targets, then count the root volume on the devices
         (makevm dedicated them already).  The connector's refresh runs
         for minutes on a real system.  Cost: 2 requests."""
-        fc = _fc(userid, connection_info, connector_info)
+        vol = _fc(userid, connection_info, connector_info)
         # The refresh script takes WWPNs and the LUN without 0x.
         self._connector.put('/volumes/volume_refresh_bootmap', {'info': {
             'fcpchannel': list(connector_info['zvm_fcp']),
-            'wwpn': fc.targets, 'lun': fc.lun,
+            'wwpn': vol.targets, 'lun': vol.lun,
             'fcp_template_id': connector_info['fcp_template_id']}})
         self.attach(userid, os_version, connection_info, ROOT_MOUNT_POINT,
                     connector_info, is_root_volume=True)
 
 
-def _connection(userid, os_version, fc, mountpoint, connector_info,
+def _connection(userid, os_version, vol, mountpoint, connector_info,
                 **flags):
     """The body of POST and DELETE /guests/volumes."""
     return {'info': {'connection': dict({
         'assigner_id': userid,
         'zvm_fcp': list(connector_info['zvm_fcp']),
-        'target_wwpn': [f'0x{t}' for t in fc.targets],
-        'target_lun': f'0x{fc.lun}',
+        'target_wwpn': [f'0x{t}' for t in vol.targets],
+        'target_lun': f'0x{vol.lun}',
         'os_version': os_version,
         # Text: the connector lowers it.  The guest's script sets up
         # multipathd when the LUN has more than one path.
-        'multipath': str(sum(len(ts) for _, ts in fc.paths) > 1),
+        'multipath': str(sum(len(ts) for _, ts in vol.paths) > 1),
         'mount_point': mountpoint,
     }, **flags)}}

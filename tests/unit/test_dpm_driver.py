@@ -20,6 +20,7 @@ import pytest
 
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.common.exception import RequestRefused
+from nova_ibmz.common import fc
 from nova_ibmz.conf import types
 from nova_ibmz.dpm import driver as dpm_driver
 from nova_ibmz.dpm import partition
@@ -510,11 +511,11 @@ def test_fcp_lun_of_a_connection(data, fcp):
 
 
 def test_fcp_lun():
-    assert storage.fcp_lun(0) == '0000000000000000'
-    assert storage.fcp_lun(1) == '0001000000000000'
-    assert storage.fcp_lun(0x4010) == '4010000000000000'
-    assert storage.fcp_lun(16400) == '4010000000000000'
-    assert storage.fcp_lun(0x10002) == '0002000100000000'
+    assert fc.fcp_lun(0) == '0000000000000000'
+    assert fc.fcp_lun(1) == '0001000000000000'
+    assert fc.fcp_lun(0x4010) == '4010000000000000'
+    assert fc.fcp_lun(16400) == '4010000000000000'
+    assert fc.fcp_lun(0x10002) == '0002000100000000'
 
 
 def test_spawn_boots_from_the_lun_of_the_connection(driver):
