@@ -155,6 +155,26 @@ class SimHandler(http.server.BaseHTTPRequestHandler):
         self.server.log.add(method, self.path, status,
                             time.monotonic() - started)
 
+    def faulted(self, faults, method, answer):
+        """Apply the fault rules to this API request, after the server's
+        own latency.  Returns the status logged when a rule (or an
+        unavailability) closed the connection or answered the request
+        (answer(rule) sends a rule's status), or None when the request is
+        to be handled (a latency rule has slept)."""
+        if faults.unavailable():
+            return self.drop()
+        if self.server.latency:
+            time.sleep(self.server.latency)
+        rule = faults.take(method, self.path)
+        if rule is None:
+            return None
+        if rule.drop:
+            return self.drop()
+        if rule.latency_ms:
+            time.sleep(rule.latency_ms / 1000)
+            return None
+        return answer(rule)
+
     def drop(self):
         """Close the connection without an answer."""
         self.close_connection = True

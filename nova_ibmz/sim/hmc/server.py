@@ -10,7 +10,6 @@ simulator's server does is in nova_ibmz.sim.httpserver.
 """
 
 import logging
-import time
 
 from zhmcclient.mock import _urihandler as mock
 
@@ -41,17 +40,10 @@ class _Handler(httpserver.SimHandler):
 
     def api(self, method, body):
         sim = self.server.sim
-        if sim.faults.unavailable():
-            return self.drop()
-        if self.server.latency:
-            time.sleep(self.server.latency)
-        rule = sim.faults.take(method, self.path)
-        if rule and rule.latency_ms:
-            time.sleep(rule.latency_ms / 1000)
-        elif rule and rule.drop:
-            return self.drop()
-        elif rule:
-            return self._error(method, rule.status, rule.reason, rule.message)
+        status = self.faulted(sim.faults, method, lambda rule: self._error(
+            method, rule.status, rule.reason, rule.message))
+        if status is not None:
+            return status
         req = common.Request(method, self.path, body=body,
                              session_id=self.headers.get('X-API-Session'))
         with sim.lock:

@@ -103,18 +103,10 @@ class _Handler(httpserver.SimHandler):
 
     def api(self, method, body):
         server = self.server
-        model = server.model
-        if model.faults.unavailable():
-            return self.drop()
-        if server.latency:
-            time.sleep(server.latency)
-        rule = model.faults.take(method, self.path)
-        if rule and rule.latency_ms:
-            time.sleep(rule.latency_ms / 1000)
-        elif rule and rule.drop:
-            return self.drop()
-        elif rule:
-            return self.reply_json(rule.status, rule.envelope())
+        status = self.faulted(server.model.faults, method, lambda rule:
+                              self.reply_json(rule.status, rule.envelope()))
+        if status is not None:
+            return status
         found = None
         try:
             path, query = api.parse(method, self.path, self.headers, body)
@@ -125,7 +117,7 @@ class _Handler(httpserver.SimHandler):
                     self.headers.get('X-Auth-Token', '')):
                 raise errors.wsgi(401, UNAUTHORIZED)
             req = api.Request(method, path, query, api.parse_json(body),
-                              model, server.member, params)
+                              server.model, server.member, params)
             output = self._dispatch(req, found)
         except errors.WebPage as e:
             status, headers, page = e.render(method,
