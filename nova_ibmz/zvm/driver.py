@@ -46,7 +46,6 @@ from nova_ibmz.zvm import volume
 
 LOG = logging.getLogger(__name__)
 CONF = conf.CONF
-ROOT_VDEV = zvm_migration.ROOT_VDEV
 
 
 def _vif_failed(event_name, instance):
@@ -328,7 +327,8 @@ class ZVMDriver(driver.ComputeDriver):
         try:
             configdrive.build(instance, drive, injected_files, network_info,
                               admin_password)
-            disk = ({'image': image_name, 'vdev': ROOT_VDEV} if image_name
+            disk = ({'image': image_name, 'vdev': zvm_migration.ROOT_VDEV}
+                    if image_name
                     else {'image': os_version, 'skipdiskcopy': True})
             self._guests.action(
                 instance, 'deploy', transportfiles=drive,
@@ -382,9 +382,15 @@ class ZVMDriver(driver.ComputeDriver):
         self._remove(instance, uid, block_device_info)
 
     def _remove(self, instance, uid, block_device_info):
-        if self.instance_exists(instance):
-            self._detach_all(instance, uid, block_device_info)
-            self._volumes.release(uid)
+        """Our guest: its volumes counted off its FCP devices, the devices
+        freed, then the guest deleted.  One that is not ours (or gone) is
+        left alone, found out with one GET /guests at most."""
+        if not self.instance_exists(instance):
+            LOG.info('No guest %s of this host to delete', uid,
+                     instance=instance)
+            return
+        self._detach_all(instance, uid, block_device_info)
+        self._volumes.release(uid)
         self._guests.delete(instance)
 
     def _detach_all(self, instance, uid, block_device_info):
