@@ -80,13 +80,7 @@ class Cloud(integrated_helpers._IntegratedTestBase):
             data=io.BytesIO(IMAGE_DATA))['id']
 
     def _setup_services(self):
-        # PlacementFixture routes HTTP to placement through wsgi-intercept,
-        # whose HTTPS stand-in breaks real HTTPS connections under urllib3
-        # 2, the HMC's among them: give HTTPS its real connection back
-        # before the services start and after the API's fixture.
-        real_https(self)
-        super()._setup_services()
-        real_https(self)
+        with_real_https(self, super()._setup_services)
 
     def _setup_compute_service(self):
         """One compute service per host, each started with its own
@@ -109,10 +103,22 @@ class Cloud(integrated_helpers._IntegratedTestBase):
                                  nova_fixtures.PROJECT_ID)
 
 
-def real_https(case):
-    case.useFixture(fixtures.MonkeyPatch(
-        'urllib3.connectionpool.HTTPSConnectionPool.ConnectionCls',
-        urllib3.connection.HTTPSConnection))
+def with_real_https(case, setup_services):
+    """Nova's _setup_services for case, with real HTTPS connections.
+
+    PlacementFixture routes HTTP to placement through wsgi-intercept, whose
+    HTTPS stand-in breaks every real HTTPS connection under urllib3 2 (it
+    passes cert_reqs to http.client), the HMC's among them.  Placement is
+    plain HTTP: HTTPS gets its real connection back before the services
+    start and after the API's fixture, which installs the intercept again.
+    """
+    def real_https():
+        case.useFixture(fixtures.MonkeyPatch(
+            'urllib3.connectionpool.HTTPSConnectionPool.ConnectionCls',
+            urllib3.connection.HTTPSConnection))
+    real_https()
+    setup_services()
+    real_https()
 
 
 def _admin_by_default(app, project_id):

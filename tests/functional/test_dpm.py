@@ -15,14 +15,13 @@ import os
 import sys
 import uuid
 
-import fixtures
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.functional.api import client
 from nova.tests.functional import integrated_helpers
 from oslo_utils.fixture import uuidsentinel as uuids
-import urllib3
 
 from nova_ibmz.dpm import partition
+from nova_ibmz.sandbox import cloud
 from tests import hmc
 from tests import hmcsim
 
@@ -104,20 +103,7 @@ class DPMServersTest(integrated_helpers._IntegratedTestBase):
         self.addCleanup(self._assert_foreign_untouched)
 
     def _setup_services(self):
-        # PlacementFixture routes HTTP to placement through wsgi-intercept,
-        # whose HTTPS stand-in breaks every real HTTPS connection under
-        # urllib3 2 (it passes cert_reqs to http.client).  Placement is
-        # plain HTTP: give HTTPS, the HMC's, its real connection back,
-        # before the services start and after the API's fixture, which
-        # installs the intercept again.
-        self._real_https()
-        super()._setup_services()
-        self._real_https()
-
-    def _real_https(self):
-        self.useFixture(fixtures.MonkeyPatch(
-            'urllib3.connectionpool.HTTPSConnectionPool.ConnectionCls',
-            urllib3.connection.HTTPSConnection))
+        cloud.with_real_https(self, super()._setup_services)
 
     def _setup_compute_service(self):
         return self._start_compute(HOST)
