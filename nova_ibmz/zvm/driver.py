@@ -48,6 +48,10 @@ LOG = logging.getLogger(__name__)
 CONF = conf.CONF
 
 
+# Seconds a GET /host answer serves the inventory after the resources.
+HOST_INFO_AGE = 10
+
+
 def _vif_failed(event_name, instance):
     LOG.error('Neutron reported a failure on %s', event_name,
               instance=instance)
@@ -142,8 +146,10 @@ class ZVMDriver(driver.ComputeDriver):
     def update_provider_tree(self, provider_tree, nodename, allocations=None):
         """VCPU, MEMORY_MB and DISK_GB (the [zvm] disk pool) of the z/VM
         system, as GET /host reports them; nova-compute 34 has no other way
-        to learn the inventory.  Cost: one GET /host."""
-        info = self._host.info()
+        to learn the inventory.  Cost: none right after
+        get_available_resource (the resource tracker calls both in turn),
+        else one GET /host."""
+        info = self._host.info(max_age=HOST_INFO_AGE)
         ratios = self._get_allocation_ratios(
             provider_tree.data(nodename).inventory)
         totals = {orc.VCPU: (info['vcpus'], CONF.reserved_host_cpus),
@@ -191,8 +197,8 @@ class ZVMDriver(driver.ComputeDriver):
         cpus = info.get('online_cpu_num') or info.get('num_cpu') or 0
         for cpu in range(cpus):
             # The connector gives the guest's total CPU time only.
-            diags.add_cpu(id=cpu, time=info.get('cpu_time_us', 0) * 1000
-                          // max(cpus, 1))
+            diags.add_cpu(id=cpu,
+                          time=info.get('cpu_time_us', 0) * 1000 // cpus)
         diags.memory_details = diagnostics.MemoryDiagnostics(
             maximum=info.get('max_mem_kb', 0) // 1024,
             used=info.get('mem_kb', 0) // 1024)

@@ -3,9 +3,12 @@
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """The z/VM system (or SSI member) behind one Cloud Connector.
 
-Cost: every call is one GET /host; the node name is read once and kept,
-because a z/VM system does not change its name while nova-compute runs.
+Cost: every call is one GET /host, unless an answer young enough is
+asked for; the node name is read once and kept, because a z/VM system does
+not change its name while nova-compute runs.
 """
+
+import time
 
 from nova.objects import fields
 from oslo_serialization import jsonutils
@@ -16,12 +19,18 @@ class ZVMHost:
     def __init__(self, connector):
         self._connector = connector
         self._node = None
+        self._info = None
+        self._read_at = 0.0
 
-    def info(self):
-        """GET /host: CPUs, memory, disk pool, hypervisor name and IPL."""
-        info = self._connector.get('/host')
-        self._node = info['hypervisor_hostname']
-        return info
+    def info(self, max_age=0):
+        """GET /host: CPUs, memory, disk pool, hypervisor name and IPL;
+        the last answer instead, if it is at most max_age seconds old."""
+        now = time.monotonic()
+        if self._info is None or now - self._read_at > max_age:
+            self._info = self._connector.get('/host')
+            self._read_at = now
+            self._node = self._info['hypervisor_hostname']
+        return self._info
 
     @property
     def node(self):

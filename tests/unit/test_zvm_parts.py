@@ -9,6 +9,7 @@ import socket
 import time
 
 from nova.compute import power_state
+from nova.compute import provider_tree
 from nova.compute import task_states
 from nova import exception as nova_exception
 from nova.network import model as net_model
@@ -737,3 +738,18 @@ def test_a_connector_that_does_not_answer_times_out():
             cc.get('/host')
         assert time.monotonic() - start < 5
         assert 'timed out' in str(e.value)
+
+
+def test_inventory_right_after_the_resources_reads_the_host_once(
+        sim, driver, host_reads):
+    """The resource tracker asks get_available_resource, then
+    update_provider_tree: one GET /host serves both."""
+    resources = driver.get_available_resource('ZVMSIM1')
+    tree = provider_tree.ProviderTree()
+    tree.new_root('ZVMSIM1', resources['uuid'])
+    driver.update_provider_tree(tree, 'ZVMSIM1')
+    inventory = tree.data('ZVMSIM1').inventory
+    assert (inventory['VCPU']['total'], inventory['MEMORY_MB']['total'],
+            inventory['DISK_GB']['total']) == (
+        resources['vcpus'], resources['memory_mb'], resources['local_gb'])
+    assert host_reads() == 1
