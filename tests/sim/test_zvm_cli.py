@@ -18,37 +18,20 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import time
 
 import pytest
 import requests
 
+from tests.sim import cli
+
 MEMBER = re.compile(r'z/VM Cloud Connector simulator (ZVMSIM\d): '
                     r'(https?://127\.0\.0\.1:(\d+))(?:  CA file: (.+))?')
 TOKEN_FILE = re.compile(r'Admin token file: (.+)')
-STARTUP_SECONDS = 30
-
-
-def free_ports(count):
-    """count consecutive ports that are free now (member n on P+n-1)."""
-    for _ in range(50):
-        with contextlib.ExitStack() as stack:
-            first = stack.enter_context(socket.socket())
-            first.bind(('127.0.0.1', 0))
-            port = first.getsockname()[1]
-            try:
-                for n in range(1, count):
-                    stack.enter_context(socket.socket()).bind(
-                        ('127.0.0.1', port + n))
-            except OSError:
-                continue
-            return port
-    raise AssertionError(f'no {count} consecutive free ports')
 
 
 def command(*args):
-    return [sys.executable, '-m', 'nova_ibmz.cli', 'sim', 'zvm', *args]
+    return cli.command('zvm', *args)
 
 
 def read_lines(stream, count, timeout):
@@ -107,12 +90,12 @@ class Simulator:
 @contextlib.contextmanager
 def simulator(*args, members=1, auth=True):
     """The simulator on free ports, killed at the end if still running."""
-    port = free_ports(members)
+    port = cli.free_ports(members)
     process = subprocess.Popen(
         command('--port', str(port), '--members', str(members), *args),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
     try:
-        lines = read_lines(process.stdout, members + auth, STARTUP_SECONDS)
+        lines = read_lines(process.stdout, members + auth, cli.STARTUP_SECONDS)
         assert len(lines) == members + auth, lines
         found = {}
         for n, line in enumerate(lines[:members]):
@@ -193,11 +176,8 @@ def test_tls_and_restart_keep_state_token_and_ca(tmp_path):
         assert sim.call('ZVMSIM1', 'GET', '/host/guests') == ['KEPT1']
         sim.stop()
 
-    result = subprocess.run(
-        command('--port', str(free_ports(1)), '--state-dir', str(state_dir)),
-        capture_output=True, text=True, timeout=STARTUP_SECONDS)
-    assert result.returncode == 2, result
-    assert 'nova-ibmz sim zvm: error: --members:' in result.stderr
+    assert 'nova-ibmz sim zvm: error: --members:' in cli.refused(
+        'zvm', '--port', str(cli.free_ports(1)), '--state-dir', str(state_dir))
 
 
 def test_imported_image_file_survives_restart(tmp_path):
@@ -236,29 +216,18 @@ def test_bad_arguments(tmp_path, args, option):
     """A bad option value: exit code 2, a usage error naming the option,
     and nothing served or written."""
     state_dir = tmp_path / 'state'
-    result = subprocess.run(
-        command('--port', str(free_ports(1)), '--state-dir', str(state_dir),
-                *args),
-        capture_output=True, text=True, timeout=STARTUP_SECONDS)
-    assert result.returncode == 2, result
-    assert result.stdout == ''
-    assert 'Traceback' not in result.stderr
-    assert 'nova-ibmz sim zvm: error:' in result.stderr
-    assert option in result.stderr
+    assert option in cli.refused('zvm', '--port', str(cli.free_ports(1)),
+                                 '--state-dir', str(state_dir), *args)
     assert not state_dir.exists()
 
 
 def test_port_in_use(tmp_path):
     """Member 2's port taken by another process: a usage error naming
     --port, not a traceback."""
-    port = free_ports(2)
+    port = cli.free_ports(2)
     with socket.socket() as other:
         other.bind(('127.0.0.1', port + 1))
         other.listen()
-        result = subprocess.run(
-            command('--port', str(port), '--members', '2'),
-            capture_output=True, text=True, timeout=STARTUP_SECONDS)
-    assert result.returncode == 2, result
-    assert result.stdout == ''
+        stderr = cli.refused('zvm', '--port', str(port), '--members', '2')
     assert f'error: --port: cannot listen on 127.0.0.1:{port + 1}' in \
-        result.stderr
+        stderr
