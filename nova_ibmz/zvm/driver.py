@@ -261,7 +261,8 @@ class ZVMDriver(driver.ComputeDriver):
             with excutils.save_and_reraise_exception():
                 LOG.error('Spawn failed; deleting guest %s', uid,
                           instance=instance)
-                self._remove(instance, uid, block_device_info)
+                self._remove(instance, uid, block_device_info,
+                             connector_info)
 
     def _root_disk(self, context, instance, image_meta):
         """The image in the connector's repository, and the root minidisk
@@ -387,7 +388,7 @@ class ZVMDriver(driver.ComputeDriver):
             return
         self._remove(instance, uid, block_device_info)
 
-    def _remove(self, instance, uid, block_device_info):
+    def _remove(self, instance, uid, block_device_info, connector_info=None):
         """Our guest: its volumes counted off its FCP devices, the devices
         freed, then the guest deleted.  One that is not ours (or gone) is
         left alone, found out with one GET /guests at most."""
@@ -395,15 +396,18 @@ class ZVMDriver(driver.ComputeDriver):
             LOG.info('No guest %s of this host to delete', uid,
                      instance=instance)
             return
-        self._detach_all(instance, uid, block_device_info)
+        self._detach_all(instance, uid, block_device_info, connector_info)
         self._volumes.release(uid)
         self._guests.delete(instance)
 
-    def _detach_all(self, instance, uid, block_device_info):
+    def _detach_all(self, instance, uid, block_device_info,
+                    connector_info=None):
+        """Count the volumes off the guest's FCP devices (connector_info:
+        the guest's volume connector, if the caller has it already)."""
         mappings = driver.block_device_info_get_mapping(block_device_info)
         if not mappings:
             return
-        connector_info = self._volumes.connector(uid)
+        connector_info = connector_info or self._volumes.connector(uid)
         root = _boot_mapping(block_device_info)
         for bdm in mappings:
             self._volumes.detach(

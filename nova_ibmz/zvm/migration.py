@@ -254,11 +254,12 @@ class Migrations:
         (an increase above its user_default_max_reserved_memory, say).
         """
         info = self._connector.get(f'/guests/{userid}/info')
+        if info['power_state'] != 'on':
+            raise exception.ResizeError(
+                reason=f'{userid} is not logged on to this z/VM system')
         limits = self._limits(userid)
         memory, cpus = limits[0], info['online_cpu_num']
-        if info['power_state'] != 'on':
-            reason = f'{userid} is not logged on to this z/VM system'
-        elif vcpus < cpus or memory_mb < memory:
+        if vcpus < cpus or memory_mb < memory:
             reason = (f'{userid} would go from {cpus} vCPUs and {memory} MB '
                       f'to {vcpus} and {memory_mb} MB: only a cold resize '
                       f'removes CPUs or memory')
