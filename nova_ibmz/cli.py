@@ -140,6 +140,10 @@ def _parser():
                          help='keep the simulators\' state and each host\'s '
                          'configuration here (default: a temporary '
                          'directory removed on exit)')
+    sandbox.add_argument('--demo', action='store_true',
+                         help='run a scripted tour of both drivers through '
+                         'openstacksdk, print a table of its steps, then '
+                         'stop; the exit code is 1 if a step failed')
     sandbox.set_defaults(func=_sandbox, parser=sandbox)
     return parser
 
@@ -147,7 +151,7 @@ def _parser():
 def _sandbox(parser, args):
     from nova_ibmz.sandbox import run
     with _state_dir(args, 'sandbox') as state_dir:
-        code = run.run(args.port, state_dir)
+        code = run.run(args.port, state_dir, demo=args.demo)
     run.leave(code)
 
 

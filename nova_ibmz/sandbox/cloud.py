@@ -16,6 +16,7 @@ place that uses them.
 """
 
 import io
+import logging
 import os
 import socketserver
 import sys
@@ -24,18 +25,21 @@ from wsgiref import simple_server
 
 import fixtures
 from nova.api import wsgi as nova_wsgi
+import nova.conf as nova_conf
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.functional import integrated_helpers
 import urllib3
 
 from nova_ibmz import conf
+from nova_ibmz.sandbox import seed
+from nova_ibmz.sandbox import services
+from nova_ibmz.sandbox import simulators
 from nova_ibmz.sim.zvm import images as zvm_images
 
-IMAGE_NAME = 'rhel-s390x'
-OS_DISTRO = 'rhel8.6'
 # The root file system of the image, as a z/VM disk dump (3338 cylinders:
 # a 3390-3) behind the header the connector's creatediskimage writes.
 IMAGE_DATA = zvm_images.header(3338) + b'rhel 8.6 s390x root\n' * 64
+LOG_FORMAT = '%(asctime)s %(levelname)s [%(name)s] %(message)s'
 
 
 class Cloud(integrated_helpers._IntegratedTestBase):
@@ -48,9 +52,10 @@ class Cloud(integrated_helpers._IntegratedTestBase):
     # real cloud.
     CAST_AS_CALL = False
 
-    def __init__(self, sims):
+    def __init__(self, sims, log_file):
         super().__init__('_not_a_test')
         self.sims = sims
+        self.log_file = log_file
 
     def _not_a_test(self):
         """testtools wants a method name; the sandbox runs none."""
@@ -63,6 +68,14 @@ class Cloud(integrated_helpers._IntegratedTestBase):
         self.doCleanups()
 
     def setUp(self):
+        # Nova's harness keeps its log in memory and makes nova's default
+        # flavors; the sandbox logs to a file, from the first service
+        # started to the last one stopped, and offers mainframe flavors.
+        self.useFixture(FileLogging(self.log_file))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.StandardLogging', fixtures.Fixture))
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.tests.fixtures.DefaultFlavorsFixture', fixtures.Fixture))
         conf.register_opts(conf.CONF)      # [dpm] and [zvm]
         # The nova wheel installs its paste config under the environment.
         self.flags(api_paste_config=os.path.join(
@@ -71,16 +84,48 @@ class Cloud(integrated_helpers._IntegratedTestBase):
         self.flags(vif_plugging_timeout=0)
         self.flags(allow_resize_to_same_host=True)
         super().setUp()
+        self._seed()
+
+    def _seed(self):
+        """What a user needs to boot servers: flavors, an image, boot and
+        data volumes (the networks are Neutron's own).  Nova's fixture
+        images are x86 test images: the sandbox shows only its own."""
+        self.glance.images.clear()
+        for name, (vcpus, memory_mb, disk_gb) in seed.FLAVORS.items():
+            self._create_flavor(name=name, vcpu=vcpus, memory_mb=memory_mb,
+                                disk=disk_gb, ephemeral=0)
+        self.boot_volume_id = self.cinder.add_volume(
+            seed.BOOT_VOLUME, seed.BOOT_VOLUME_GB, seed.BOOT_VOLUME_METADATA)
+        self.data_volume_ids = [self.cinder.add_volume(name, 1)
+                                for name in seed.DATA_VOLUMES]
         self.image_id = self.glance.create(None, {
-            'name': IMAGE_NAME, 'status': 'active', 'disk_format': 'raw',
+            'name': seed.IMAGE_NAME, 'status': 'active', 'disk_format': 'raw',
             'container_format': 'bare', 'size': len(IMAGE_DATA),
             'visibility': 'public',
-            'properties': {'os_distro': OS_DISTRO, 'architecture': 's390x',
+            'properties': {'os_distro': seed.OS_DISTRO,
+                           'architecture': 's390x',
                            'hypervisor_type': 'zvm'}},
             data=io.BytesIO(IMAGE_DATA))['id']
 
     def _setup_services(self):
+        # The services start after the base's stand-ins are made: ours
+        # replace them here.
+        self.neutron = self.useFixture(
+            services.Neutron(self, seed.NETWORKS, self._bind))
+        self.cinder = self.useFixture(
+            services.FCCinder(self, seed.STORAGE_TARGETS))
+        services.glance_keeps_uploads(self)
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.block_device.CONF', _EveryHostLocal(nova_conf.CONF)))
         with_real_https(self, super()._setup_services)
+
+    def _bind(self, host, network):
+        """A port's binding on host, as its network agent makes it."""
+        if host == simulators.DPM_HOST:
+            return 'dpm_vswitch', services.vlan_details(
+                network, object_id=self.sims.dpm.osd_vswitch_id)
+        return 'ovs', services.vlan_details(
+            network, vswitch=simulators.ZVM_VSWITCH)
 
     def _setup_compute_service(self):
         """One compute service per host, each started with its own
@@ -101,6 +146,53 @@ class Cloud(integrated_helpers._IntegratedTestBase):
         headers)."""
         return _admin_by_default(nova_wsgi.Loader().load_app('osapi_compute'),
                                  nova_fixtures.PROJECT_ID)
+
+
+class _AnyHost(str):
+    """A host name equal to every host name."""
+
+    def __eq__(self, other):
+        return isinstance(other, str)
+
+    __hash__ = str.__hash__
+
+
+class _EveryHostLocal:
+    """nova.conf as nova.virt.block_device reads it, in a process with
+    three compute services.  CONF.host names one host for all of them, so
+    a volume detach would think every other host's instance remote and
+    skip the driver.  RPC already delivered the call to the instance's own
+    compute service: its host is the local one."""
+
+    def __init__(self, conf):
+        self._conf = conf
+
+    def __getattr__(self, name):
+        if name == 'host':
+            return _AnyHost(self._conf.host)
+        return getattr(self._conf, name)
+
+
+class FileLogging(fixtures.Fixture):
+    """Every service's log in one file, at INFO (DEBUG with OS_DEBUG=1),
+    instead of nova's in-memory test log."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def _setUp(self):
+        handler = logging.FileHandler(self.path, mode='w')
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        debug = os.environ.get('OS_DEBUG', '').lower() in ('1', 'true',
+                                                           'yes')
+        root = logging.getLogger()
+        self.useFixture(fixtures.LogHandler(handler, nuke_handlers=True,
+                                            level=None))
+        level = logging.DEBUG if debug else logging.INFO
+        old_level = root.level
+        root.setLevel(level)
+        self.addCleanup(root.setLevel, old_level)
 
 
 def with_real_https(case, setup_services):

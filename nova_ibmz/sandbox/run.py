@@ -1,15 +1,23 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""`nova-ibmz sandbox`: the simulators, Nova and its API, until Ctrl-C."""
+"""`nova-ibmz sandbox`: the simulators, Nova and its API, until Ctrl-C (or,
+with --demo, until the tour is over)."""
 
+import json
 import os
 import signal
+import subprocess
 import sys
 import time
 import traceback
 
+import yaml
+
+from nova_ibmz.sandbox import seed
 from nova_ibmz.sandbox import simulators
+
+CLOUD = 'ibmz-sandbox'
 
 
 def _say(*lines):
@@ -18,9 +26,9 @@ def _say(*lines):
     print(*lines, sep='\n', file=sys.__stdout__, flush=True)
 
 
-def run(port, state_dir):
+def run(port, state_dir, demo=False):
     """Serve the sandbox until SIGINT or SIGTERM (which cli.main turns into
-    KeyboardInterrupt); returns the exit code.
+    KeyboardInterrupt), or until the demo ends; returns the exit code.
 
     nova-compute 34 runs on native threads: nova's monkey patching is set
     to threading before anything imports nova's harness.
@@ -28,6 +36,7 @@ def run(port, state_dir):
     os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', '1')
     from nova import monkey_patch
     monkey_patch.patch()
+    from nova_ibmz.sandbox import catalog
     from nova_ibmz.sandbox import cloud
 
     started = time.monotonic()
@@ -36,16 +45,27 @@ def run(port, state_dir):
     code = 0
     try:
         configs = sims.write_host_configs()
-        nova = cloud.Cloud(sims).start()
-        api = cloud.serve(nova.app(), port,
+        log_file = state_dir / 'nova.log'
+        nova = cloud.Cloud(sims, log_file).start()
+        api = cloud.serve(catalog.Catalog(nova, nova.app()), port,
                           request_logger=lambda line: _say(f'  {line}'))
-        url = f'http://127.0.0.1:{api.server_port}/v2.1'
+        base = f'http://127.0.0.1:{api.server_port}'
+        clouds = write_clouds_yaml(state_dir, base)
+        write_endpoints(state_dir, base, sims)
         _say(f'nova-ibmz sandbox ready in {time.monotonic() - started:.1f} s',
-             f'Nova API: {url}',
+             f'Nova API: {base}/v2.1',
+             f'Log: {log_file}',
+             'Each compute host\'s nova.conf:',
              *(f'  {host}: {path}' for host, path in configs.items()),
-             'Ctrl-C stops it.')
-        while True:
-            signal.pause()
+             *usage(clouds), 'Ctrl-C stops it.')
+        if demo:
+            code = subprocess.call(
+                [sys.executable, '-m', 'nova_ibmz.sandbox.demo',
+                 str(state_dir)], stdout=sys.__stdout__,
+                stderr=sys.__stderr__)
+        else:
+            while True:
+                signal.pause()
     except KeyboardInterrupt:       # Ctrl-C, or SIGTERM (see cli.main)
         pass
     except Exception:
@@ -59,6 +79,50 @@ def run(port, state_dir):
         sims.stop()
         _say('nova-ibmz sandbox stopped')
     return code
+
+
+def write_clouds_yaml(state_dir, base):
+    """clouds.yaml with the cloud CLOUD: no authentication (the sandbox
+    takes every caller as the admin) and each service's endpoint."""
+    path = (state_dir / 'clouds.yaml').resolve()
+    path.write_text(yaml.safe_dump({'clouds': {CLOUD: {
+        'auth_type': 'none',
+        'auth': {'endpoint': f'{base}/identity'},
+        'identity_api_version': '3',
+        'region_name': 'RegionOne',
+        'compute_endpoint_override': f'{base}/v2.1',
+        'image_endpoint_override': f'{base}/image',
+        'network_endpoint_override': f'{base}/network',
+        'block_storage_endpoint_override': f'{base}/volume/v3',
+        'volume_endpoint_override': f'{base}/volume/v3',
+    }}}, sort_keys=False))
+    return path
+
+
+def write_endpoints(state_dir, base, sims):
+    """sandbox.json: the cloud's address and where each simulator's
+    request log is, for the demo and for scripts."""
+    (state_dir / 'sandbox.json').write_text(json.dumps({
+        'cloud': CLOUD, 'clouds_yaml': str(state_dir / 'clouds.yaml'),
+        'api': base, 'request_logs': sims.request_logs()}, indent=2))
+
+
+def usage(clouds):
+    cli = f'openstack --os-cloud {CLOUD}'
+    return [
+        'Use it with the stock openstack client:',
+        f'  export OS_CLIENT_CONFIG_FILE={clouds}',
+        f'  {cli} hypervisor list',
+        f'  {cli} server create --image {seed.IMAGE_NAME} --flavor z1.small '
+        f'--network {seed.FLAT.name} --wait vm1',
+        f'  {cli} server create --volume {seed.BOOT_VOLUME} --flavor z1.small '
+        f'--network {seed.FLAT.name} --network {seed.VLAN.name} --wait lpar1',
+        f'  {cli} server list --long',
+        f'  {cli} console log show vm1',
+        f'  {cli} server migrate --live-migration --wait vm1',
+        f'  {cli} server add volume vm1 {seed.DATA_VOLUMES[0]}',
+        f'  {cli} server delete --wait vm1 lpar1',
+    ]
 
 
 def leave(code):

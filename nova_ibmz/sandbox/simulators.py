@@ -13,6 +13,7 @@ addresses and the CA file are the simulators'.
 import dataclasses
 import pathlib
 import secrets
+import shutil
 
 import yaml
 
@@ -41,19 +42,23 @@ class DPMTarget:
     password: str
     cpc_object_id: str
     fcp_adapter_id: str
+    osd_vswitch_id: str         # where networking-dpm binds the ports
 
 
 def dpm_target(topology_path):
-    """The first DPM CPC of a topology, its first FCP adapter, and the
-    HMC user, read from the topology file."""
+    """The first DPM CPC of a topology, its first FCP adapter and OSD
+    virtual switch, and the HMC user, read from the topology file."""
     definition = yaml.safe_load(pathlib.Path(topology_path).read_text())
     hmc = definition['hmc_definition']
     user = hmc['consoles'][0]['users'][0]['properties']
     cpc = next(c for c in hmc['cpcs'] if c['properties'].get('dpm-enabled'))
     fcp = next(a['properties'] for a in cpc.get('adapters', [])
                if a['properties'].get('type') == 'fcp')
+    osd = next(v['properties'] for v in cpc.get('virtual_switches', [])
+               if v['properties'].get('type') == 'osd')
     return DPMTarget(user['name'], user['password'],
-                     cpc['properties']['object-id'], fcp['object-id'])
+                     cpc['properties']['object-id'], fcp['object-id'],
+                     osd['object-id'])
 
 
 class Simulators:
@@ -66,14 +71,20 @@ class Simulators:
         self.admin_token_file = self.state_dir / 'zvm' / 'admin-token'
 
     def start(self):
+        """Serve both, from empty hypervisors: Nova's database lives in
+        memory, so anything a previous sandbox left would be servers Nova
+        does not know.  (stop() saves the state for a look afterwards.)"""
         hmc_dir = self.state_dir / 'hmc'
+        zvm_dir = self.admin_token_file.parent
+        for stale in (hmc_dir / 'state.json', zvm_dir / 'state.json'):
+            stale.unlink(missing_ok=True)
+        shutil.rmtree(zvm_dir / 'images', ignore_errors=True)
         hmc_dir.mkdir(parents=True, exist_ok=True)
         topology = hmc_model.topology_path(HMC_TOPOLOGY)
         self.dpm = dpm_target(topology)
         self.hmc = hmc_server.HMCServer(
             hmc_model.Simulator(topology, state_file=hmc_dir / 'state.json'),
             tls.ensure(hmc_dir, 'nova-ibmz sandbox HMC')).start()
-        zvm_dir = self.admin_token_file.parent
         zvm_dir.mkdir(parents=True, exist_ok=True)
         cluster = zvm_model.Model(members=len(ZVM_HOSTS),
                                   image_dir=zvm_dir / 'images',
@@ -130,6 +141,14 @@ class Simulators:
                     'image_tmp_path': str(self.state_dir / host / 'images'),
                 }}
         return hosts
+
+    def request_logs(self):
+        """{name: (simulator URL, CA file or None)}: where to read each
+        simulator's request log (GET <url>/_sim/requests)."""
+        logs = {'hmc': (self.hmc.url, str(self.hmc.certs.ca_file))}
+        for host, connector in zip(ZVM_HOSTS, self.connectors):
+            logs[host] = (connector.url, None)
+        return logs
 
     def write_host_configs(self):
         """One <host>.conf per compute host in the state directory, so a

@@ -22,6 +22,7 @@ from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova_ibmz.dpm import partition
 from nova_ibmz.sandbox import cloud
+from nova_ibmz.sandbox import services
 from tests import hmc
 from tests import hmcsim
 
@@ -29,33 +30,6 @@ HOST = 'dpm-subset-1'
 BOOT_VOLUME = nova_fixtures.CinderFixture.IMAGE_BACKED_VOL
 PORTS = {uuids.port_osd_1: hmc.VSWITCH_OSD_1,
          uuids.port_osd_2: hmc.VSWITCH_OSD_2}
-
-
-class FCCinderFixture(nova_fixtures.CinderFixture):
-    """Cinder with an FC backend: every connection reaches the LUN
-    through the storage's two target ports from the connector's WWPNs."""
-
-    def _find_connection_info(self, volume_id, attachment_id):
-        attachment = self.volume_to_attachment[volume_id][attachment_id]
-        wwpns = (attachment.get('connector') or {}).get('wwpns', [])
-        return {'driver_volume_type': 'fibre_channel', 'serial': volume_id,
-                'data': {'volume_id': volume_id,
-                         'attachment_id': attachment_id,
-                         'target_discovered': False, 'target_lun': 1,
-                         'target_wwn': list(hmc.TARGETS),
-                         'initiator_target_map': {
-                             w: list(hmc.TARGETS) for w in wwpns}}}
-
-    def fake_reimage_volume(self, context, volume_id, image_id,
-                            reimage_reserved=False):
-        """Re-image the volume, then tell Nova as Cinder does."""
-        super().fake_reimage_volume(context, volume_id, image_id,
-                                    reimage_reserved=reimage_reserved)
-        [server_id] = {a['instance_uuid'] for a in
-                       self.volume_to_attachment[volume_id].values()}
-        self.test.admin_api.api_post('/os-server-external-events', {
-            'events': [{'name': 'volume-reimaged', 'tag': volume_id,
-                        'server_uuid': server_id}]})
 
 
 def bind_ports_as_dpm(neutron):
@@ -95,14 +69,13 @@ class DPMServersTest(integrated_helpers._IntegratedTestBase):
         self.flags(api_paste_config=os.path.join(
             sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
         self.foreign = hmc.foreign_partitions()
-        # Our Cinder replaces the base's before it starts the services.
-        self.useFixture(FCCinderFixture(self))
         super().setUp()
-        self.cinder = self.useFixture(FCCinderFixture(self))
         bind_ports_as_dpm(self.neutron)
         self.addCleanup(self._assert_foreign_untouched)
 
     def _setup_services(self):
+        # Our Cinder replaces the base's before the services start.
+        self.cinder = self.useFixture(services.FCCinder(self, hmc.TARGETS))
         cloud.with_real_https(self, super()._setup_services)
 
     def _setup_compute_service(self):

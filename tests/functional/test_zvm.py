@@ -21,15 +21,14 @@ import re
 import sys
 
 import fixtures
-from nova.tests.fixtures import glance as glance_fixture
 from nova.tests.functional import integrated_helpers
 from oslo_utils.fixture import uuidsentinel as uuids
 
+from nova_ibmz.sandbox import services
 from nova_ibmz.sim.zvm import faults
 from nova_ibmz.sim.zvm import guests as sim_guests
 from nova_ibmz.sim.zvm import images as sim_images
 from tests import connector
-from tests.functional import test_dpm
 from tests.functional import zvm_steps
 from tests import nova_zvm
 from tests import zvmsim
@@ -43,18 +42,12 @@ FOREIGN = [('PRODDB1', 'on', 'ZVMSIM1'), ('LINUX02', 'off', None),
            ('WEBSRV3', 'on', 'ZVMSIM2'), ('OS0000FF', 'off', None)]
 
 
-class FCCinderFixture(test_dpm.FCCinderFixture):
+class FCCinderFixture(services.FCCinder):
     """Cinder with an FC backend whose LUNs sit behind the storage ports
-    tests.connector.TARGETS (the DPM fixture's, with the z/VM targets)."""
+    tests.connector.TARGETS."""
 
-    def _find_connection_info(self, volume_id, attachment_id):
-        info = super()._find_connection_info(volume_id, attachment_id)
-        data = info['data']
-        data['target_wwn'] = list(connector.TARGETS)
-        data['initiator_target_map'] = {
-            wwpn: list(connector.TARGETS)
-            for wwpn in data['initiator_target_map']}
-        return info
+    def __init__(self, test):
+        super().__init__(test, connector.TARGETS)
 
     def fake_get(self, context, volume_id, microversion=None):
         """The image-backed volume names its distribution, as a volume
@@ -64,18 +57,6 @@ class FCCinderFixture(test_dpm.FCCinderFixture):
             volume['volume_image_metadata']['os_distro'] = \
                 nova_zvm.OS_DISTRO
         return volume
-
-
-def _glance_update_keeping_data(original):
-    """nova's GlanceFixture.update drops the uploaded data, which real
-    Glance keeps: a snapshot could not be booted again."""
-    def update(fixture, context, image_id, metadata, data=None,
-               purge_props=False):
-        if data is not None:
-            fixture._imagedata[image_id] = data.read()
-        return original(fixture, context, image_id, metadata,
-                        purge_props=purge_props)
-    return update
 
 
 class ZVMServersTest(integrated_helpers._IntegratedTestBase):
@@ -102,9 +83,7 @@ class ZVMServersTest(integrated_helpers._IntegratedTestBase):
             f.write(connector.ADMIN_TOKEN)
         self.flags(group='zvm', disk_pool='ECKD:POOL1', vswitch='VSWITCH1',
                    admin_token_file=token)
-        self.stub_out('nova.tests.fixtures.GlanceFixture.update',
-                      _glance_update_keeping_data(
-                          glance_fixture.GlanceFixture.update))
+        services.glance_keeps_uploads(self)
         # Our Cinder replaces the base's before it starts the services.
         self.useFixture(FCCinderFixture(self))
         super().setUp()

@@ -1,0 +1,191 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""The read side of the sandbox's Glance, Neutron and Cinder over HTTP,
+and Keystone's version document: enough for the stock `openstack` client
+and openstacksdk to find images, networks and volumes by name.
+
+The stand-ins themselves live in Nova's process (services.py), so these
+answers are read straight from them: a list and a show per resource, in
+the shape and under the paths the real services use.  Anything else gets
+404; changes go through Nova's API, as a server's ports and volumes do.
+"""
+
+import datetime
+import http
+import json
+import re
+from urllib import parse
+
+# service prefix -> (version id, path of that version)
+VERSIONS = {'identity': ('v3.14', 'v3'), 'image': ('v2.16', 'v2'),
+            'network': ('v2.0', 'v2.0'), 'volume': ('v3.0', 'v3')}
+VOLUME_MICROVERSION = '3.70'
+
+
+class Catalog:
+    """A WSGI app answering under /identity, /image, /network and /volume
+    from cloud's stand-ins, and passing every other path to app (Nova)."""
+
+    def __init__(self, cloud, app):
+        self.cloud = cloud
+        self.app = app
+        self.routes = [
+            (r'/image/v2/images', self._images),
+            (r'/image/v2/images/([^/]+)', self._image),
+            (r'/network/v2.0/networks', self._listing('networks')),
+            (r'/network/v2.0/networks/([^/]+)', self._showing('networks')),
+            (r'/network/v2.0/subnets', self._listing('subnets')),
+            (r'/network/v2.0/subnets/([^/]+)', self._showing('subnets')),
+            (r'/network/v2.0/ports', self._listing('ports')),
+            (r'/network/v2.0/ports/([^/]+)', self._showing('ports')),
+            (r'/volume/v3(?:/[0-9a-f]{32})?/volumes(?:/detail)?',
+             self._volumes),
+            (r'/volume/v3(?:/[0-9a-f]{32})?/volumes/([^/]+)', self._volume),
+        ]
+
+    def __call__(self, environ, start_response):
+        path = environ.get('PATH_INFO', '').rstrip('/') or '/'
+        service = path.split('/')[1]
+        if service not in VERSIONS:
+            return self.app(environ, start_response)
+        base = _base_url(environ)
+        query = dict(parse.parse_qsl(environ.get('QUERY_STRING', '')))
+        if environ['REQUEST_METHOD'] != 'GET':
+            return _reply(start_response, 405, {'error': 'read only'})
+        if path == f'/{service}':
+            return _reply(start_response, 200, _versions(service, base))
+        if path == f'/{service}/{VERSIONS[service][1]}':
+            return _reply(start_response, 200,
+                          {'version': _version(service, base)})
+        for pattern, answer in self.routes:
+            match = re.fullmatch(pattern, path)
+            if match:
+                status, body = answer(query, *match.groups())
+                return _reply(start_response, status, body)
+        return _reply(start_response, 404, {'error': f'no {path}'})
+
+    # -- Glance ----------------------------------------------------------
+
+    def _images(self, query):
+        images = [_glance_image(i) for i in self.cloud.glance.images.values()]
+        return 200, {'images': _matching(images, query),
+                     'schema': '/v2/schemas/images'}
+
+    def _image(self, query, image_id):
+        image = self.cloud.glance.images.get(image_id)
+        if image is None:
+            return 404, {'error': f'no image {image_id}'}
+        return 200, _glance_image(image)
+
+    # -- Neutron ---------------------------------------------------------
+
+    def _listing(self, kind):
+        def listing(query):
+            return 200, {kind: _matching(self._neutron(kind), query)}
+        return listing
+
+    def _showing(self, kind):
+        def showing(query, resource_id):
+            found = [r for r in self._neutron(kind) if r['id'] == resource_id]
+            if not found:
+                return 404, {'NeutronError': {
+                    'message': f'{kind[:-1]} {resource_id} not found'}}
+            return 200, {kind[:-1]: found[0]}
+        return showing
+
+    def _neutron(self, kind):
+        neutron = self.cloud.neutron
+        if kind == 'ports':
+            return neutron.list_ports(is_admin=True)['ports']
+        return getattr(neutron, f'list_{kind}')()[kind]
+
+    # -- Cinder ----------------------------------------------------------
+
+    def _volumes(self, query):
+        volumes = [self._cinder_volume(v) for v in self.cloud.cinder.volumes]
+        return 200, {'volumes': _matching(volumes, query)}
+
+    def _volume(self, query, volume_id):
+        if volume_id not in self.cloud.cinder.volumes:
+            return 404, {'itemNotFound': {
+                'message': f'Volume {volume_id} could not be found.'}}
+        return 200, {'volume': self._cinder_volume(volume_id)}
+
+    def _cinder_volume(self, volume_id):
+        volume = self.cloud.cinder.fake_get(None, volume_id)
+        attachments = [
+            {'attachment_id': a['id'], 'server_id': a['instance_uuid'],
+             'volume_id': volume_id,
+             'device': a['connector'].get('mountpoint', '')}
+            for a in self.cloud.cinder.volume_to_attachment[volume_id]
+            .values() if a.get('connector')]
+        return {
+            'id': volume_id, 'name': volume['display_name'],
+            'size': volume['size'], 'status': volume['status'],
+            'bootable': str(volume.get('bootable', False)).lower(),
+            'volume_image_metadata': volume.get('volume_image_metadata',
+                                                {}),
+            'availability_zone': volume['availability_zone'],
+            'multiattach': volume['multiattach'],
+            'volume_type': 'fc', 'attachments': attachments,
+            'metadata': {}, 'description': None,
+            'links': []}
+
+
+def _glance_image(image):
+    """nova's image dict as Glance v2 shows it: properties at the top."""
+    shown = {k: v for k, v in image.items()
+             if k not in ('properties', 'is_public', 'deleted', 'location')}
+    shown.update(image.get('properties', {}))
+    for key, value in shown.items():
+        if isinstance(value, datetime.datetime):
+            shown[key] = value.strftime('%Y-%m-%dT%H:%M:%SZ')
+    shown.setdefault('visibility', 'public')
+    shown.setdefault('tags', [])
+    shown['self'] = f'/v2/images/{image["id"]}'
+    shown['file'] = f'/v2/images/{image["id"]}/file'
+    return shown
+
+
+def _matching(resources, query):
+    """The resources whose fields equal every filter in the query that
+    names a field of theirs (paging and sorting parameters are not
+    filters)."""
+    filters = {k: v for k, v in query.items()
+               if k not in ('limit', 'marker', 'sort', 'sort_key',
+                            'sort_dir', 'fields')}
+    return [r for r in resources
+            if all(str(r.get(k)) == v for k, v in filters.items()
+                   if k in r)]
+
+
+def _version(service, base):
+    version, path = VERSIONS[service]
+    doc = {'id': version, 'status': 'CURRENT' if service != 'identity'
+           else 'stable',
+           'links': [{'rel': 'self', 'href': f'{base}/{service}/{path}/'}],
+           'media-types': [{'base': 'application/json',
+                            'type': 'application/json'}]}
+    if service == 'volume':
+        doc.update(version=VOLUME_MICROVERSION, min_version='3.0')
+    return doc
+
+
+def _versions(service, base):
+    versions = [_version(service, base)]
+    if service == 'identity':
+        return {'versions': {'values': versions}}
+    return {'versions': versions}
+
+
+def _base_url(environ):
+    return f'{environ["wsgi.url_scheme"]}://{environ["HTTP_HOST"]}'
+
+
+def _reply(start_response, status, body):
+    data = json.dumps(body).encode()
+    start_response(f'{status} {http.HTTPStatus(status).phrase}', [
+        ('Content-Type', 'application/json'),
+        ('Content-Length', str(len(data)))])
+    return [data]

@@ -1,0 +1,312 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""The sandbox's scripted tour: `python -m nova_ibmz.sandbox.demo STATE_DIR`
+against a running sandbox (`nova-ibmz sandbox --demo` runs it).
+
+It is an ordinary API client: openstacksdk with the sandbox's clouds.yaml.
+Each step prints a progress line; at the end a table shows the step, the
+compute host, the seconds it took, its result, and how many requests it
+caused on the HMC and on the Cloud Connectors (read from the simulators'
+request logs; Nova's periodic tasks may add a few).  The exit code is 1 if
+any step failed.  A failed step does not stop the tour: the steps after it
+that need its server are marked skipped, and the servers are deleted at the
+end whatever happened.
+"""
+
+import json
+import pathlib
+import sys
+import time
+
+import openstack
+import requests
+
+from nova_ibmz.sandbox import seed
+
+TIMEOUT = 180           # seconds for any one wait
+
+
+class StepFailed(Exception):
+    pass
+
+
+class RequestCounter:
+    """Requests on each simulator since the last mark()."""
+
+    def __init__(self, request_logs):
+        self.logs = request_logs        # name: (url, CA file or None)
+        self.seen = {name: self._last_seq(name) for name in self.logs}
+
+    def _entries(self, name, since):
+        url, ca_file = self.logs[name]
+        answer = requests.get(f'{url}/_sim/requests',
+                              params={'since': since},
+                              verify=ca_file or True, timeout=30)
+        answer.raise_for_status()
+        return answer.json()['requests']
+
+    def _last_seq(self, name):
+        entries = self._entries(name, 0)
+        return entries[-1]['seq'] if entries else 0
+
+    def mark(self):
+        """{'HMC': n, 'z/VM': n} since the previous mark."""
+        counts = {'HMC': 0, 'z/VM': 0}
+        for name in self.logs:
+            entries = self._entries(name, self.seen[name])
+            if entries:
+                self.seen[name] = entries[-1]['seq']
+            counts['HMC' if name == 'hmc' else 'z/VM'] += len(entries)
+        return counts
+
+
+class Tour:
+    def __init__(self, conn, counter):
+        self.conn = conn
+        self.counter = counter
+        self.rows = []
+        self.servers = {}           # label: server
+        self.snapshot = None
+
+    # -- running steps ----------------------------------------------------
+
+    def step(self, title, label, action, creates=False):
+        """Run action() as one step about server label (which it creates,
+        if creates) and record its row."""
+        if label and not creates and label not in self.servers:
+            self._row(title, '-', 0.0, f'skipped (no {label} server)',
+                      {'HMC': 0, 'z/VM': 0})
+            return
+        self.counter.mark()
+        started = time.monotonic()
+        print(f'... {title}', flush=True)
+        try:
+            action()
+            result = 'ok'
+        except Exception as error:      # a step's failure is its result
+            result = f'FAILED: {_one_line(error)}'
+        seconds = time.monotonic() - started
+        self._row(title, self._host(label), seconds, result,
+                  self.counter.mark())
+
+    def _row(self, title, host, seconds, result, requests_made):
+        self.rows.append((title, host, seconds, result, requests_made))
+        print(f'{"ok " if result == "ok" else "!! "}{title}: {result} '
+              f'({seconds:.1f} s on {host}; HMC {requests_made["HMC"]}, '
+              f'z/VM {requests_made["z/VM"]} requests)', flush=True)
+
+    def _host(self, label):
+        server = self.servers.get(label)
+        if server is None:
+            return '-'
+        try:
+            return self.conn.compute.get_server(server.id).compute_host or '-'
+        except openstack.exceptions.ResourceNotFound:
+            return '-'
+
+    @property
+    def failed(self):
+        return any(row[3] != 'ok' for row in self.rows)
+
+    # -- waits -------------------------------------------------------------
+
+    def wait_status(self, label, status, failures=('ERROR',)):
+        """The server, once it shows status; StepFailed with the server's
+        fault if it shows one of failures first."""
+        server = self.servers[label]
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            server = self.conn.compute.get_server(server.id)
+            self.servers[label] = server
+            if server.status == status:
+                return server
+            if server.status in failures:
+                raise StepFailed(f'{server.name} is {server.status}: '
+                                 f'{(server.fault or {}).get("message")}')
+            time.sleep(0.5)
+        raise StepFailed(f'{server.name} is still {server.status} after '
+                         f'{TIMEOUT} s, not {status}')
+
+    def wait_volume(self, volume_id, status):
+        volume = self.conn.block_storage.get_volume(volume_id)
+        self.conn.block_storage.wait_for_status(
+            volume, status=status, failures=['error'], interval=0.5,
+            wait=TIMEOUT)
+
+
+def _one_line(error):
+    return ' '.join(str(error).split())[:160] or type(error).__name__
+
+
+def tour(conn, counter):
+    t = Tour(conn, counter)
+    compute = conn.compute
+    flat = conn.network.find_network(seed.FLAT.name, ignore_missing=False)
+    vlan = conn.network.find_network(seed.VLAN.name, ignore_missing=False)
+    image = conn.image.find_image(seed.IMAGE_NAME,
+                                  ignore_missing=False)
+    small = compute.find_flavor('z1.small', ignore_missing=False)
+    medium = compute.find_flavor('z1.medium', ignore_missing=False)
+    boot_volume = conn.block_storage.find_volume(
+        seed.BOOT_VOLUME, ignore_missing=False)
+    data = [conn.block_storage.find_volume(name, ignore_missing=False)
+            for name in seed.DATA_VOLUMES]
+
+    def boot(label, **how):
+        t.servers[label] = compute.create_server(
+            name=f'demo-{label}', flavor_id=small.id, **how)
+        t.wait_status(label, 'ACTIVE')
+
+    def boot_zvm():
+        boot('zvm', image_id=image.id,
+             networks=[{'uuid': flat.id}, {'uuid': vlan.id}])
+
+    def boot_dpm():
+        boot('dpm', networks=[{'uuid': flat.id}, {'uuid': vlan.id}],
+             block_device_mapping=[{
+                 'boot_index': 0, 'uuid': boot_volume.id,
+                 'source_type': 'volume', 'destination_type': 'volume',
+                 'delete_on_termination': False}])
+
+    def stop_start(label):
+        def action():
+            compute.stop_server(t.servers[label])
+            t.wait_status(label, 'SHUTOFF')
+            compute.start_server(t.servers[label])
+            t.wait_status(label, 'ACTIVE')
+        return action
+
+    def reboot(label, kind):
+        def action():
+            # The API shows REBOOT or HARD_REBOOT until the host is done.
+            compute.reboot_server(t.servers[label], kind)
+            t.wait_status(label, 'ACTIVE')
+        return action
+
+    def pause_unpause():
+        compute.pause_server(t.servers['zvm'])
+        t.wait_status('zvm', 'PAUSED')
+        compute.unpause_server(t.servers['zvm'])
+        t.wait_status('zvm', 'ACTIVE')
+
+    def resize_confirm():
+        compute.resize_server(t.servers['zvm'], medium.id)
+        # Back to ACTIVE without VERIFY_RESIZE: the resize was refused.
+        t.wait_status('zvm', 'VERIFY_RESIZE', failures=('ERROR', 'ACTIVE'))
+        compute.confirm_server_resize(t.servers['zvm'])
+        server = t.wait_status('zvm', 'ACTIVE')
+        if server.flavor.name != medium.name:
+            raise StepFailed(f'flavor is {server.flavor.name} after resize')
+
+    def snapshot():
+        t.snapshot = compute.create_server_image(
+            t.servers['zvm'], 'demo-snapshot', wait=True, timeout=TIMEOUT)
+
+    def boot_snapshot():
+        if t.snapshot is None:
+            raise StepFailed('no snapshot was made')
+        boot('from-snapshot', image_id=t.snapshot.id,
+             networks=[{'uuid': flat.id}])
+
+    def live_migrate():
+        before = t._host('zvm')
+        compute.live_migrate_server(t.servers['zvm'], host=None,
+                                    block_migration='auto')
+        t.wait_status('zvm', 'ACTIVE')      # MIGRATING until it is done
+        if t._host('zvm') == before:
+            raise StepFailed(f'still on {before}: the live migration '
+                             'failed (see the server\'s instance actions)')
+
+    def attach_detach(label, volume):
+        def action():
+            compute.create_volume_attachment(t.servers[label],
+                                             volume_id=volume.id)
+            t.wait_volume(volume.id, 'in-use')
+            compute.delete_volume_attachment(t.servers[label], volume.id)
+            t.wait_volume(volume.id, 'available')
+        return action
+
+    def console(label):
+        def action():
+            output = compute.get_server_console_output(t.servers[label])
+            if not output.get('output', '').strip():
+                raise StepFailed('the console log is empty')
+        return action
+
+    def delete_all():
+        for label, server in list(t.servers.items()):
+            compute.delete_server(server)
+        for label, server in list(t.servers.items()):
+            compute.wait_for_delete(server, interval=0.5, wait=TIMEOUT)
+            del t.servers[label]
+
+    t.step('boot on z/VM from an image', 'zvm', boot_zvm, creates=True)
+    t.step('boot on DPM from an FC volume', 'dpm', boot_dpm, creates=True)
+    t.step('stop and start (z/VM)', 'zvm', stop_start('zvm'))
+    t.step('stop and start (DPM)', 'dpm', stop_start('dpm'))
+    t.step('soft reboot (z/VM)', 'zvm', reboot('zvm', 'SOFT'))
+    t.step('hard reboot (DPM)', 'dpm', reboot('dpm', 'HARD'))
+    t.step('pause and unpause (z/VM)', 'zvm', pause_unpause)
+    t.step('resize to z1.medium and confirm (z/VM)', 'zvm', resize_confirm)
+    t.step('snapshot (z/VM)', 'zvm', snapshot)
+    t.step('boot from the snapshot (z/VM)', 'from-snapshot', boot_snapshot,
+           creates=True)
+    t.step('live-migrate to the other SSI member (z/VM)', 'zvm',
+           live_migrate)
+    t.step('attach and detach a volume (z/VM)', 'zvm',
+           attach_detach('zvm', data[0]))
+    t.step('attach and detach a volume (DPM)', 'dpm',
+           attach_detach('dpm', data[1]))
+    t.step('console log (z/VM)', 'zvm', console('zvm'))
+    t.step('console log (DPM)', 'dpm', console('dpm'))
+    t.step('delete all servers', None, delete_all)
+    return t
+
+
+def table(rows):
+    head = ('step', 'host', 'seconds', 'result', 'HMC req', 'z/VM req')
+    lines = [(title, host, f'{seconds:.1f}', result, str(made['HMC']),
+              str(made['z/VM']))
+             for title, host, seconds, result, made in rows]
+    widths = [max(len(r[i]) for r in [head, *lines])
+              for i in range(len(head))]
+    rule = '+-' + '-+-'.join('-' * w for w in widths) + '-+'
+    out = [rule, _cells(head, widths), rule]
+    out += [_cells(line, widths) for line in lines]
+    return '\n'.join(out + [rule])
+
+
+def _cells(values, widths):
+    return '| ' + ' | '.join(v.ljust(w) for v, w in zip(values, widths)) + \
+        ' |'
+
+
+def connect(clouds_yaml, cloud):
+    config = openstack.config.OpenStackConfig(
+        config_files=[str(clouds_yaml)])
+    return openstack.connection.Connection(
+        config=config.get_one(cloud=cloud), compute_api_version='2.latest')
+
+
+def main(argv=None):
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print('usage: python -m nova_ibmz.sandbox.demo STATE_DIR',
+              file=sys.stderr)
+        return 2
+    endpoints = json.loads(
+        (pathlib.Path(args[0]) / 'sandbox.json').read_text())
+    conn = connect(endpoints['clouds_yaml'], endpoints['cloud'])
+    counter = RequestCounter({name: tuple(where) for name, where in
+                              endpoints['request_logs'].items()})
+    started = time.monotonic()
+    done = tour(conn, counter)
+    print(table(done.rows))
+    print(f'demo {"FAILED" if done.failed else "passed"}: '
+          f'{len(done.rows)} steps in {time.monotonic() - started:.1f} s')
+    return 1 if done.failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

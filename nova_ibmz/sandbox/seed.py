@@ -1,0 +1,57 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""What the sandbox's cloud holds when it starts, by name: flavors, the
+image, the provider networks and the volumes.  Plain data, so that API
+clients (the demo) can name them without importing Nova."""
+
+import dataclasses
+import uuid
+
+IMAGE_NAME = 'rhel-s390x'
+OS_DISTRO = 'rhel8.6'
+# name: (vCPUs, memory MiB, root disk GiB).  A z/VM root minidisk grows
+# only on its own SSI member: resizing z1.small to z1.medium may move the
+# guest to the other member, to z1.large it stays where it is.
+FLAVORS = {'z1.small': (1, 2048, 5), 'z1.medium': (2, 4096, 5),
+           'z1.large': (4, 8192, 10)}
+# A volume Cinder made from a RHEL image for DPM (FCP boot), and two empty
+# ones to attach.
+BOOT_VOLUME = 'rhel-dpm-boot'
+BOOT_VOLUME_GB = 10
+BOOT_VOLUME_METADATA = {'os_distro': OS_DISTRO, 'architecture': 's390x',
+                        'hypervisor_type': 'prsm', 'image_name': IMAGE_NAME}
+DATA_VOLUMES = ('data-1', 'data-2')
+# The storage array's two target ports, behind which every LUN sits.
+STORAGE_TARGETS = ('500507680b215660', '500507680b225660')
+
+# Seeded resources get the same uuid in every run, so that a user's
+# scripts and the printed examples keep working.
+_NAMESPACE = uuid.UUID('5f0a1d4e-8c1b-4c55-9d0e-6e6f76612d7a')
+
+
+def stable_id(name):
+    return str(uuid.uuid5(_NAMESPACE, name))
+
+
+@dataclasses.dataclass(frozen=True)
+class ProviderNetwork:
+    """A Neutron provider network with one IPv4 subnet."""
+
+    name: str
+    network_type: str           # 'flat' or 'vlan'
+    cidr: str
+    vlan: int = None
+
+    @property
+    def id(self):
+        return stable_id(f'network-{self.name}')
+
+    @property
+    def subnet_id(self):
+        return stable_id(f'subnet-{self.name}')
+
+
+FLAT = ProviderNetwork('flat', 'flat', '10.10.0.0/24')
+VLAN = ProviderNetwork('vlan-100', 'vlan', '10.20.0.0/24', vlan=100)
+NETWORKS = (FLAT, VLAN)
