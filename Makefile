@@ -6,10 +6,11 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help venv test sandbox docs sample-config constraints clean
+.PHONY: help venv test sandbox demo docs sample-config constraints clean
 
 help:
 	@echo "make sandbox        run the all-in-one cloud on the simulators"
+	@echo "make demo           the sandbox's scripted tour of both drivers"
 	@echo "make test           create $(VENV) if needed and run every test"
 	@echo "make docs           render doc/support-matrix.md"
 	@echo "make sample-config  regenerate etc/nova-ibmz.conf.sample"
@@ -35,6 +36,11 @@ test: $(STAMP)
 # state and each host's configuration in .sandbox/.  Ctrl-C stops it.
 sandbox: $(STAMP)
 	$(VENV)/bin/nova-ibmz sandbox --state-dir .sandbox
+
+# The sandbox on a free port, a tour of both drivers through openstacksdk,
+# then stop; fails if a step fails.
+demo: $(STAMP)
+	$(VENV)/bin/nova-ibmz sandbox --port 0 --state-dir .sandbox-demo --demo
 
 docs: $(STAMP)
 	$(PY) doc/tools/render_support_matrix.py -o doc/support-matrix.md
