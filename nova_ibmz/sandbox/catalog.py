@@ -117,7 +117,7 @@ class Catalog:
         attachments = [
             {'attachment_id': a['id'], 'server_id': a['instance_uuid'],
              'volume_id': volume_id,
-             'device': a['connector'].get('mountpoint', '')}
+             'device': a['connector'].get('device', '')}
             for a in self.cloud.cinder.volume_to_attachment[volume_id]
             .values() if a.get('connector')]
         return {

@@ -148,6 +148,20 @@ def test_the_openstack_client_boots_on_both_drivers(sandbox):
             command_line.strip(';').split(';')} == macs
     assert {p['binding:vif_type'] for p in ports} == {'dpm_vswitch'}
 
+    # The other commands the banner shows: live migration to the other
+    # SSI member, a volume attached and detached.
+    openstack(state, 'server', 'migrate', '--live-migration', '--wait',
+              'vm1')
+    moved = openstack(state, 'server', 'show', '-f', 'json', 'vm1')
+    assert moved['OS-EXT-SRV-ATTR:host'] in ('zvm-1', 'zvm-2')
+    assert moved['OS-EXT-SRV-ATTR:host'] != vm['OS-EXT-SRV-ATTR:host']
+    openstack(state, 'server', 'add', 'volume', 'vm1', seed.DATA_VOLUMES[0])
+    [volume] = openstack(state, 'volume', 'list', '-f', 'json', '--name',
+                         seed.DATA_VOLUMES[0])
+    assert volume['Status'] == 'in-use'
+    openstack(state, 'server', 'remove', 'volume', 'vm1',
+              seed.DATA_VOLUMES[0])
+
     openstack(state, 'server', 'delete', '--wait', 'vm1', 'lpar1')
     assert openstack(state, 'server', 'list', '-f', 'json') == []
 
