@@ -94,18 +94,17 @@ class Cloud(integrated_helpers._IntegratedTestBase):
         for name, (vcpus, memory_mb, disk_gb) in seed.FLAVORS.items():
             self._create_flavor(name=name, vcpu=vcpus, memory_mb=memory_mb,
                                 disk=disk_gb, ephemeral=0)
-        self.boot_volume_id = self.cinder.add_volume(
-            seed.BOOT_VOLUME, seed.BOOT_VOLUME_GB, seed.BOOT_VOLUME_METADATA)
-        self.data_volume_ids = [self.cinder.add_volume(name, 1)
-                                for name in seed.DATA_VOLUMES]
-        self.image_id = self.glance.create(None, {
-            'name': seed.IMAGE_NAME, 'status': 'active', 'disk_format': 'raw',
-            'container_format': 'bare', 'size': len(IMAGE_DATA),
-            'visibility': 'public',
-            'properties': {'os_distro': seed.OS_DISTRO,
-                           'architecture': 's390x',
-                           'hypervisor_type': 'zvm'}},
-            data=io.BytesIO(IMAGE_DATA))['id']
+        self.cinder.add_volume(seed.BOOT_VOLUME, seed.BOOT_VOLUME_GB,
+                               seed.BOOT_VOLUME_METADATA)
+        for name in seed.DATA_VOLUMES:
+            self.cinder.add_volume(name, 1)
+        image = {'name': seed.IMAGE_NAME, 'status': 'active',
+                 'disk_format': 'raw', 'container_format': 'bare',
+                 'size': len(IMAGE_DATA), 'visibility': 'public',
+                 'properties': {'os_distro': seed.OS_DISTRO,
+                                'architecture': 's390x',
+                                'hypervisor_type': 'zvm'}}
+        self.glance.create(None, image, data=io.BytesIO(IMAGE_DATA))
 
     def _setup_services(self):
         # The services start after the base's stand-ins are made: ours

@@ -7,11 +7,11 @@ against a running sandbox (`nova-ibmz sandbox --demo` runs it).
 It is an ordinary API client: openstacksdk with the sandbox's clouds.yaml.
 Each step prints a progress line; at the end a table shows the step, the
 compute host, the seconds it took, its result, and how many requests it
-caused on the HMC and on the Cloud Connectors (read from the simulators'
-request logs; Nova's periodic tasks may add a few).  The exit code is 1 if
-any step failed.  A failed step does not stop the tour: the steps after it
-that need its server are marked skipped, and the servers are deleted at the
-end whatever happened.
+caused on the HMC and on the Cloud Connectors, read from the simulators'
+request logs (Nova's periodic tasks are off in the sandbox, so the counts
+are the step's own).  The exit code is 1 if any step failed.  A failed
+step does not stop the tour: steps about a server that could not be
+created are skipped, and every server is deleted at the end.
 """
 
 import json

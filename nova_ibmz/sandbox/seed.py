@@ -41,7 +41,7 @@ class ProviderNetwork:
     name: str
     network_type: str           # 'flat' or 'vlan'
     cidr: str
-    vlan: int = None
+    vlan: int | None = None
 
     @property
     def id(self):
