@@ -6,7 +6,9 @@
 Nova registers a [zvm] group for its in-tree driver (cloud_connector_url,
 ca_file, image_tmp_path, reachable_timeout).  We use those very options, so
 an operator moving from the in-tree driver keeps the section, and add ours
-beside them under names nova does not use.
+beside them under names nova does not use.  reachable_timeout is the one we
+do not read: the in-tree driver waits that long after a spawn for the guest
+to answer the connector, ours does not wait for the guest's OS.
 """
 
 import dataclasses
@@ -22,8 +24,9 @@ from nova_ibmz.conf import types
 GROUP = cfg.OptGroup('zvm', title='IBM z/VM driver', help="""
 Options for compute_driver = ibmz.ZVMDriver: guests of one z/VM system (or
 one member of a z/VM SSI cluster), managed through the z/VM Cloud Connector
-REST API.  cloud_connector_url, ca_file, image_tmp_path and reachable_timeout
-are the in-tree z/VM driver's options and keep their meaning.
+REST API.  cloud_connector_url, ca_file and image_tmp_path are the in-tree
+z/VM driver's options and keep their meaning; its reachable_timeout is
+accepted and not used.
 """)
 
 NOVA_OPTS = nova_zvm.zvm_opts
@@ -82,7 +85,6 @@ class ZVMConfig:
     # Seconds before the first repeat; not an option (tests shorten it).
     retry_backoff: float = 1.0
     image_tmp_path: str = None
-    reachable_timeout: int = 300
 
     @property
     def verify(self):
@@ -130,5 +132,4 @@ def load(conf):
         vswitch=group.vswitch,
         connector_timeout=group.connector_timeout,
         connector_retries=group.connector_retries,
-        image_tmp_path=group.image_tmp_path,
-        reachable_timeout=group.reachable_timeout)
+        image_tmp_path=group.image_tmp_path)

@@ -86,7 +86,7 @@ def boot_parameters(instance, specs, adapter_ports):
 
     adapter_ports maps a virtual switch object id to its adapter port.
     The whole string counts against the HMC's limit, not one entry: at
-    about 21 characters an entry, 12 NICs fit.
+    20 characters an entry, 12 NICs fit.
     """
     for spec in specs:
         if spec.vswitch_id not in adapter_ports:

@@ -449,7 +449,7 @@ def test_zvm_load_good(tmp_path):
         disk_pool=types.DiskPool('ECKD', 'POOL1'), ca_file=None,
         admin_token=None, user_profile='OSDFLT', vswitch='VSW1',
         connector_timeout=60, connector_retries=0,
-        image_tmp_path='/var/lib/nova/zvm-images', reachable_timeout=120)
+        image_tmp_path='/var/lib/nova/zvm-images')
     assert config.verify is True
 
 

@@ -11,7 +11,7 @@
 # partition is one "<devno>,<port>,<mac>;" entry in the partition's
 # boot-os-specific-parameters, which Linux sees on its kernel command line:
 #
-#   root=/dev/sda1 1000,0,fa163e5a01b2;1004,1,fa163e5a01b3; quiet
+#   root=UUID=... 1000,0,fa163e5a01b2;1004,1,fa163e5a01b3; quiet
 #
 # devno: the NIC's first device number (4 hex digits; the qeth group is
 # devno, devno+1, devno+2); port: the OSA port, 0 or 1; mac: 12 hex digits
