@@ -6,12 +6,13 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: help venv test sandbox demo docs sample-config constraints clean
+.PHONY: help venv test bench sandbox demo docs sample-config constraints clean
 
 help:
 	@echo "make sandbox        run the all-in-one cloud on the simulators"
 	@echo "make demo           the sandbox's scripted tour of both drivers"
 	@echo "make test           create $(VENV) if needed and run every test"
+	@echo "make bench          measure the drivers on the simulators (benchmarks/results)"
 	@echo "make docs           render doc/support-matrix.md"
 	@echo "make sample-config  regenerate etc/nova-ibmz.conf.sample"
 	@echo "make constraints    re-pin constraints.txt from a fresh resolve"
@@ -21,7 +22,7 @@ help:
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c constraints.txt pip setuptools wheel
-	$(PIP) install -q -c constraints.txt --no-build-isolation -e '.[test]'
+	$(PIP) install -q -c constraints.txt --no-build-isolation -e '.[test,bench]'
 	touch $@
 
 venv: $(STAMP)
@@ -31,6 +32,11 @@ venv: $(STAMP)
 test: $(STAMP)
 	STRICT_CONFORMANCE=1 $(PY) -m pytest
 	$(VENV)/bin/reno lint
+
+# Requests per operation, wall time under a mainframe's latencies, periodic
+# work at scale, concurrent boots: benchmarks/results/latest.md and plots.
+bench: $(STAMP)
+	$(PY) -m benchmarks
 
 # The Nova API on 127.0.0.1:8774, its compute hosts on the simulators;
 # state and each host's configuration in .sandbox/.  Ctrl-C stops it.
@@ -55,7 +61,7 @@ constraints:
 	rm -rf .constraints-venv
 	$(PYTHON) -m venv .constraints-venv
 	.constraints-venv/bin/pip install -q --upgrade pip setuptools wheel
-	.constraints-venv/bin/pip install -q 'SQLAlchemy<2.1' '.[test]'
+	.constraints-venv/bin/pip install -q 'SQLAlchemy<2.1' '.[test,bench]'
 	{ sed -n '1,/^pip==/p' constraints.txt | sed '$$d'; \
 	  .constraints-venv/bin/pip freeze --all --exclude-editable \
 	    | grep -v '^nova-ibmz' | grep -iE '^(pip|setuptools|wheel)=='; \

@@ -18,9 +18,12 @@ The sandbox and the functional tests use these same classes.
 """
 
 import copy
+import functools
 import ipaddress
 import itertools
+import threading
 
+import fixtures
 from nova.network import model as network_model
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.fixtures import glance as glance_fixture
@@ -29,13 +32,26 @@ from oslo_utils import uuidutils
 from nova_ibmz.sandbox import seed
 
 
+def _serialised(method):
+    """The method under the stand-in's lock: nova's fixture keeps its
+    ports in plain dicts that concurrent builds and deletes would change
+    while another thread iterates them."""
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return locked
+
+
 class Neutron(nova_fixtures.NeutronFixture):
     """Neutron with the given provider networks (no others), whose ports
     bind as the host's agent would: binder(host, network) returns the
-    (vif_type, vif_details) of a port on network bound to host."""
+    (vif_type, vif_details) of a port on network bound to host.  Safe for
+    concurrent callers."""
 
     def __init__(self, test, networks, binder):
         super().__init__(test)
+        self._lock = threading.RLock()
         self.binder = binder
         self.provider_networks = {n.id: n for n in networks}
         self._networks = {n.id: self._network(n) for n in networks}
@@ -66,6 +82,7 @@ class Neutron(nova_fixtures.NeutronFixture):
                                   'end': str(cidr[-2])}]})
         return subnet
 
+    @_serialised
     def create_port(self, body=None):
         """A port on the requested network, with the next free address of
         its subnet and a MAC in OpenStack's fa:16:3e range."""
@@ -95,16 +112,28 @@ class Neutron(nova_fixtures.NeutronFixture):
         port.update({'binding:vif_type': vif_type,
                      'binding:vif_details': details, 'status': 'ACTIVE'})
 
+    @_serialised
     def update_port(self, port_id, body=None):
         host = (body or {}).get('port', {}).get('binding:host_id')
         if host and port_id in self._ports:
             self._bind_for(port_id, host)
         return super().update_port(port_id, body)
 
+    @_serialised
     def create_port_binding(self, port_id, body):
         if port_id in self._ports:
             self._bind_for(port_id, body['binding']['host'])
         return super().create_port_binding(port_id, body)
+
+    # The rest of what reads or changes ports and their bindings.
+    _fixture = nova_fixtures.NeutronFixture
+    show_port = _serialised(_fixture.show_port)
+    list_ports = _serialised(_fixture.list_ports)
+    delete_port = _serialised(_fixture.delete_port)
+    show_port_binding = _serialised(_fixture.show_port_binding)
+    activate_port_binding = _serialised(_fixture.activate_port_binding)
+    delete_port_binding = _serialised(_fixture.delete_port_binding)
+    del _fixture
 
 
 def vlan_details(net, **details):
@@ -121,6 +150,17 @@ class FCCinder(nova_fixtures.CinderFixture):
     def __init__(self, test, targets):
         super().__init__(test)
         self.targets = list(targets)
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatch(
+            'nova.volume.cinder.API.delete', side_effect=self.fake_delete,
+            autospec=False))
+
+    def fake_delete(self, context, volume_id):
+        """Cinder deletes a volume Nova made for a server that is gone
+        (delete_on_termination)."""
+        self.volumes.pop(volume_id, None)
 
     def add_volume(self, name, size_gb, image_metadata=None):
         """A new available volume; bootable when image_metadata is given

@@ -1,0 +1,69 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""python -m benchmarks [--out DIR] [--quick] [latency options]."""
+
+import argparse
+import pathlib
+import sys
+import time
+
+import tests  # noqa: F401  (nova on native threads, before nova.test)
+
+from benchmarks import concurrency  # noqa: E402
+from benchmarks import operations  # noqa: E402
+from benchmarks import report  # noqa: E402
+from benchmarks import rig  # noqa: E402
+from benchmarks import scale  # noqa: E402
+
+RESULTS = pathlib.Path(__file__).parent / 'results'
+
+
+def parse(argv):
+    defaults = rig.Latency()
+    parser = argparse.ArgumentParser(prog='python -m benchmarks',
+                                     description=__doc__)
+    parser.add_argument('--out', type=pathlib.Path, default=RESULTS,
+                        help='where latest.md and the plots go '
+                        '(default %(default)s)')
+    parser.add_argument('--quick', action='store_true',
+                        help='small scale sizes and 4 concurrent servers: '
+                        'checks the harness, not the drivers')
+    for name, help_text in (
+            ('hmc_ms', 'HMC latency per request, ms'),
+            ('start_s', 'HMC start job, s'), ('stop_s', 'HMC stop job, s'),
+            ('zvm_ms', 'Cloud Connector latency per request, ms'),
+            ('deploy_s', 'z/VM deploy (and capture) disk copy, s')):
+        parser.add_argument(f'--{name.replace("_", "-")}', type=float,
+                            default=getattr(defaults, name),
+                            help=f'{help_text} (default %(default)s)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse(sys.argv[1:] if argv is None else argv)
+    latency = rig.Latency(args.hmc_ms, args.start_s, args.stop_s,
+                          args.zvm_ms, args.deploy_s)
+    steps = [
+        ('requests per operation', lambda: operations.run(rig.NO_LATENCY)),
+        ('wall time under latency', lambda: operations.run(latency)),
+        ('scale', lambda: scale.run((1, 10), (1, 100)) if args.quick
+         else scale.run()),
+        ('concurrency', lambda: concurrency.run(
+            latency, servers=4 if args.quick else concurrency.SERVERS)),
+    ]
+    results = []
+    for title, step in steps:
+        started = time.monotonic()
+        print(f'... {title}', flush=True)
+        results.append(step())
+        print(f'    {time.monotonic() - started:.0f} s', flush=True)
+    rows = report.write(args.out, latency, *results)
+    for target, measured, met in rows:
+        print(f'{"met    " if met else "NOT MET"} {target}: {measured}')
+    print(f'report: {args.out / "latest.md"}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
