@@ -76,9 +76,8 @@ def _missing(name):
 class Life:
     """One instance's operations on one rig, in order."""
 
-    def __init__(self, rig, latency):
+    def __init__(self, rig):
         self.rig = rig
-        self.latency = latency
         self.done = []
 
     def measure(self, name, call, *args, hypervisor_s=0.0, **kwargs):
@@ -91,7 +90,7 @@ class Life:
 
 
 def dpm_life(rig, latency):
-    life, driver, ctxt = Life(rig, latency), rig.driver, rig.ctxt
+    life, driver, ctxt = Life(rig), rig.driver, rig.ctxt
     instance = rig.instance()
     network_info = hmc.network_info(hmc.VSWITCH_OSD_1, hmc.VSWITCH_OSD_2)
     image_meta = test_utils.get_test_image_object(None, instance)
@@ -134,7 +133,7 @@ def _common(life, instance, network_info, block_device_info, start_s,
 
 
 def zvm_life(rig, latency, ours=True):
-    life, driver, ctxt = Life(rig, latency), rig.driver, rig.ctxt
+    life, driver, ctxt = Life(rig), rig.driver, rig.ctxt
     instance, image_meta, network_info = zvm_suite.boot_request(
         rig.case, nics=2)
     life.measure('spawn', driver.spawn, ctxt, instance, image_meta, [],
