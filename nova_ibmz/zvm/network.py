@@ -53,8 +53,8 @@ class Network:
         """NICs and their configuration for every port of a new guest that
         is logged off, after its deploy; hostname goes to the first (only
         RHCOS reads it there).  All or none: a failure removes the NICs
-        made.  Cost: 1 request + 2 per VIF; on failure up to 1 + 1 per NIC
-        made + 1 per vswitch more."""
+        made.  Cost: 1 request, 1 grant per vswitch and VLAN, 1 couple per
+        VIF; on failure up to 1 + 1 per NIC made + 1 per vswitch more."""
         if network_info:
             self._plug(userid, os_version, list(network_info), False,
                        hostname)
@@ -92,8 +92,12 @@ class Network:
                 'interface': {'os_version': os_version,
                               'guest_networks': networks,
                               'active': active}})
-            for network, (vswitch, vlan) in zip(made, links):
-                self._grant(userid, vswitch, vlan)
+            granted = set()
+            for network, link in zip(made, links):
+                vswitch, vlan = link
+                if link not in granted:
+                    self._grant(userid, vswitch, vlan)
+                    granted.add(link)
                 self._connector.put(
                     f'/guests/{userid}/nic/{network["nic_vdev"]}',
                     {'info': {'couple': True, 'vswitch': vswitch,

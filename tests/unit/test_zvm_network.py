@@ -182,6 +182,18 @@ def test_plug_makes_coupled_nics_grants_and_config(sim, cc, traffic, net,
         cc.get(f'/guests/{USERID}')['user_direct']
 
 
+def test_ports_on_one_vswitch_and_vlan_share_one_grant(sim, traffic, net,
+                                                       guest_off):
+    same = vif(THIRD_PORT, THIRD_MAC, '10.1.0.0', '10.1.0.8',
+               details={net_model.VIF_DETAILS_VLAN: '100'})
+    net.plug(USERID, OS, net_model.NetworkInfo([vlan_vif(), same]))
+    assert state(sim)[1]['VSWITCH1'] == {USERID: 100}
+    assert traffic.calls() == [
+        ('POST', f'/guests/{USERID}/interface'),
+        ('PUT', '/vswitches/VSWITCH1'), ('PUT', f'/guests/{USERID}/nic/1000'),
+        ('PUT', f'/guests/{USERID}/nic/1003')]
+
+
 def test_plug_without_ports_sends_nothing(sim, traffic, net, guest_off):
     net.plug(USERID, OS, net_model.NetworkInfo([]))
     assert traffic.calls() == []
