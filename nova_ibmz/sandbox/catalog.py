@@ -118,8 +118,7 @@ class Catalog:
             {'attachment_id': a['id'], 'server_id': a['instance_uuid'],
              'volume_id': volume_id,
              'device': a['connector'].get('device', '')}
-            for a in self.cloud.cinder.volume_to_attachment[volume_id]
-            .values() if a.get('connector')]
+            for a in self.cloud.cinder.connected(volume_id)]
         return {
             'id': volume_id, 'name': volume['display_name'],
             'size': volume['size'], 'status': volume['status'],

@@ -11,8 +11,8 @@ set up by hand instead of by a test runner: three compute services whose
 drivers point at the simulators, and the API served on a TCP port.
 
 This leans on nova's test classes, which may change between nova
-releases: pyproject pins nova's major version, and this module is the only
-place that uses them.
+releases: pyproject pins nova's major version, and this package (this
+module and services.py) is the only place in nova_ibmz that uses them.
 """
 
 import io

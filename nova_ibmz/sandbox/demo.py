@@ -25,6 +25,7 @@ import requests
 from nova_ibmz.sandbox import seed
 
 TIMEOUT = 180           # seconds for any one wait
+KINDS = ('HMC', 'z/VM')  # the simulators whose requests a step counts
 
 
 class StepFailed(Exception):
@@ -52,7 +53,7 @@ class RequestCounter:
 
     def mark(self):
         """{'HMC': n, 'z/VM': n} since the previous mark."""
-        counts = {'HMC': 0, 'z/VM': 0}
+        counts = dict.fromkeys(KINDS, 0)
         for name in self.logs:
             entries = self._entries(name, self.seen[name])
             if entries:
@@ -76,7 +77,7 @@ class Tour:
         if creates) and record its row."""
         if label and not creates and label not in self.servers:
             self._row(title, '-', 0.0, f'skipped (no {label} server)',
-                      {'HMC': 0, 'z/VM': 0})
+                      dict.fromkeys(KINDS, 0))
             return
         self.counter.mark()
         started = time.monotonic()
@@ -87,7 +88,7 @@ class Tour:
         except Exception as error:      # a step's failure is its result
             result = f'FAILED: {_one_line(error)}'
         seconds = time.monotonic() - started
-        self._row(title, self._host(label), seconds, result,
+        self._row(title, self.host_of(label), seconds, result,
                   self.counter.mark())
 
     def _row(self, title, host, seconds, result, requests_made):
@@ -96,7 +97,7 @@ class Tour:
               f'({seconds:.1f} s on {host}; HMC {requests_made["HMC"]}, '
               f'z/VM {requests_made["z/VM"]} requests)', flush=True)
 
-    def _host(self, label):
+    def host_of(self, label):
         server = self.servers.get(label)
         if server is None:
             return '-'
@@ -146,8 +147,8 @@ def tour(conn, counter):
     vlan = conn.network.find_network(seed.VLAN.name, ignore_missing=False)
     image = conn.image.find_image(seed.IMAGE_NAME,
                                   ignore_missing=False)
-    small = compute.find_flavor('z1.small', ignore_missing=False)
-    medium = compute.find_flavor('z1.medium', ignore_missing=False)
+    small = compute.find_flavor(seed.SMALL_FLAVOR, ignore_missing=False)
+    medium = compute.find_flavor(seed.RESIZE_FLAVOR, ignore_missing=False)
     boot_volume = conn.block_storage.find_volume(
         seed.BOOT_VOLUME, ignore_missing=False)
     data = [conn.block_storage.find_volume(name, ignore_missing=False)
@@ -210,11 +211,11 @@ def tour(conn, counter):
              networks=[{'uuid': flat.id}])
 
     def live_migrate():
-        before = t._host('zvm')
+        before = t.host_of('zvm')
         compute.live_migrate_server(t.servers['zvm'], host=None,
                                     block_migration='auto')
         t.wait_status('zvm', 'ACTIVE')      # MIGRATING until it is done
-        if t._host('zvm') == before:
+        if t.host_of('zvm') == before:
             raise StepFailed(f'still on {before}: the live migration '
                              'failed (see the server\'s instance actions)')
 
@@ -235,7 +236,7 @@ def tour(conn, counter):
         return action
 
     def delete_all():
-        for label, server in list(t.servers.items()):
+        for server in t.servers.values():
             compute.delete_server(server)
         for label, server in list(t.servers.items()):
             compute.wait_for_delete(server, interval=0.5, wait=TIMEOUT)
@@ -248,7 +249,8 @@ def tour(conn, counter):
     t.step('soft reboot (z/VM)', 'zvm', reboot('zvm', 'SOFT'))
     t.step('hard reboot (DPM)', 'dpm', reboot('dpm', 'HARD'))
     t.step('pause and unpause (z/VM)', 'zvm', pause_unpause)
-    t.step('resize to z1.medium and confirm (z/VM)', 'zvm', resize_confirm)
+    t.step(f'resize to {seed.RESIZE_FLAVOR} and confirm (z/VM)', 'zvm',
+           resize_confirm)
     t.step('snapshot (z/VM)', 'zvm', snapshot)
     t.step('boot from the snapshot (z/VM)', 'from-snapshot', boot_snapshot,
            creates=True)

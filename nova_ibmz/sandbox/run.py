@@ -51,7 +51,7 @@ def run(port, state_dir, demo=False):
                           request_logger=lambda line: _say(f'  {line}'))
         base = f'http://127.0.0.1:{api.server_port}'
         clouds = write_clouds_yaml(state_dir, base)
-        write_endpoints(state_dir, base, sims)
+        write_endpoints(state_dir, base, clouds, sims)
         _say(f'nova-ibmz sandbox ready in {time.monotonic() - started:.1f} s',
              f'Nova API: {base}/v2.1',
              f'Log: {log_file}',
@@ -99,11 +99,11 @@ def write_clouds_yaml(state_dir, base):
     return path
 
 
-def write_endpoints(state_dir, base, sims):
+def write_endpoints(state_dir, base, clouds_yaml, sims):
     """sandbox.json: the cloud's address and where each simulator's
     request log is, for the demo and for scripts."""
     (state_dir / 'sandbox.json').write_text(json.dumps({
-        'cloud': CLOUD, 'clouds_yaml': str(state_dir / 'clouds.yaml'),
+        'cloud': CLOUD, 'clouds_yaml': str(clouds_yaml),
         'api': base, 'request_logs': sims.request_logs()}, indent=2))
 
 
@@ -113,10 +113,11 @@ def usage(clouds):
         'Use it with the stock openstack client:',
         f'  export OS_CLIENT_CONFIG_FILE={clouds}',
         f'  {cli} hypervisor list',
-        f'  {cli} server create --image {seed.IMAGE_NAME} --flavor z1.small '
-        f'--network {seed.FLAT.name} --wait vm1',
-        f'  {cli} server create --volume {seed.BOOT_VOLUME} --flavor z1.small '
-        f'--network {seed.FLAT.name} --network {seed.VLAN.name} --wait lpar1',
+        f'  {cli} server create --image {seed.IMAGE_NAME} '
+        f'--flavor {seed.SMALL_FLAVOR} --network {seed.FLAT.name} --wait vm1',
+        f'  {cli} server create --volume {seed.BOOT_VOLUME} '
+        f'--flavor {seed.SMALL_FLAVOR} --network {seed.FLAT.name} '
+        f'--network {seed.VLAN.name} --wait lpar1',
         f'  {cli} server list --long',
         f'  {cli} console log show vm1',
         f'  {cli} server migrate --live-migration --wait vm1',

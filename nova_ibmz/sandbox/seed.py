@@ -15,6 +15,9 @@ OS_DISTRO = 'rhel8.6'
 # guest to the other member, to z1.large it stays where it is.
 FLAVORS = {'z1.small': (1, 2048, 5), 'z1.medium': (2, 4096, 5),
            'z1.large': (4, 8192, 10)}
+SMALL_FLAVOR = 'z1.small'
+# A resize the scheduler may send to either SSI member (same root disk).
+RESIZE_FLAVOR = 'z1.medium'
 # A volume Cinder made from a RHEL image for DPM (FCP boot), and two empty
 # ones to attach.
 BOOT_VOLUME = 'rhel-dpm-boot'

@@ -32,6 +32,11 @@ from oslo_utils import uuidutils
 from nova_ibmz.sandbox import seed
 
 
+# Ports get addresses from .11 on: .1 is the gateway, the rest is the
+# operator's.
+FIRST_PORT_ADDRESS = 11
+
+
 def _serialised(method):
     """The method under the stand-in's lock: nova's fixture keeps its
     ports in plain dicts that concurrent builds and deletes would change
@@ -57,9 +62,11 @@ class Neutron(nova_fixtures.NeutronFixture):
         self._networks = {n.id: self._network(n) for n in networks}
         self._subnets = {n.subnet_id: self._subnet(n) for n in networks}
         self._ports = {}
+        # hosts() starts at .1
         self._free_addresses = {
             n.id: itertools.islice(ipaddress.ip_network(n.cidr).hosts(),
-                                   10, None) for n in networks}
+                                   FIRST_PORT_ADDRESS - 1, None)
+            for n in networks}
 
     def _network(self, net):
         network = copy.deepcopy(self.network_1)
@@ -78,7 +85,7 @@ class Neutron(nova_fixtures.NeutronFixture):
             'id': net.subnet_id, 'name': f'{net.name}-subnet',
             'network_id': net.id, 'cidr': net.cidr,
             'gateway_ip': str(cidr[1]),
-            'allocation_pools': [{'start': str(cidr[11]),
+            'allocation_pools': [{'start': str(cidr[FIRST_PORT_ADDRESS]),
                                   'end': str(cidr[-2])}]})
         return subnet
 
@@ -86,10 +93,8 @@ class Neutron(nova_fixtures.NeutronFixture):
     def create_port(self, body=None):
         """A port on the requested network, with the next free address of
         its subnet and a MAC in OpenStack's fa:16:3e range."""
-        request = copy.deepcopy((body or {}).get('port', {}))
-        network_id = request.get('network_id')
-        if network_id not in self._networks:
-            network_id = next(iter(self._networks))
+        request = copy.deepcopy(body['port'])
+        network_id = request['network_id']
         net = self.provider_networks[network_id]
         port = copy.deepcopy(self.default_port)
         port.update(request)
@@ -187,17 +192,18 @@ class FCCinder(nova_fixtures.CinderFixture):
                          'initiator_target_map': {
                              w: list(self.targets) for w in wwpns}}}
 
+    def connected(self, volume_id):
+        """The volume's attachments that have a host connector."""
+        return [a for a in self.volume_to_attachment[volume_id].values()
+                if a.get('connector')]
+
     def fake_get(self, context, volume_id, microversion=None):
         """A seeded volume is in use while it has an attachment with a
         host connector, as in Cinder."""
         volume = copy.deepcopy(super().fake_get(context, volume_id,
                                                 microversion))
-        if volume_id in self.volumes:
-            attached = [a for a in
-                        self.volume_to_attachment[volume_id].values()
-                        if a.get('connector')]
-            if attached:
-                volume.update(status='in-use', attach_status='attached')
+        if volume_id in self.volumes and self.connected(volume_id):
+            volume.update(status='in-use', attach_status='attached')
         return volume
 
     def fake_reimage_volume(self, context, volume_id, image_id,
