@@ -13,12 +13,12 @@ import tempfile
 import threading
 import time
 
+from benchmarks import rig
 from nova_ibmz.sandbox import cloud as sandbox_cloud
 from nova_ibmz.sandbox import seed
 from nova_ibmz.sandbox import simulators
 
 SERVERS = 20
-SMALLEST = min(seed.FLAVORS, key=lambda name: seed.FLAVORS[name])
 TIMEOUT_S = 600
 
 
@@ -62,15 +62,6 @@ class _Sampler:
     def __exit__(self, *exc):
         self._stop.set()
         self._thread.join()
-
-
-def _set_latency(sims, latency):
-    sims.hmc.latency = latency.hmc_ms / 1000
-    sims.hmc.sim.job_seconds.update(start=latency.start_s,
-                                    stop=latency.stop_s)
-    for connector in sims.connectors:
-        connector.latency = latency.zvm_ms / 1000
-    sims.connectors[0].model.copy_seconds = latency.deploy_s
 
 
 def _burst(nova, host, body, count):
@@ -122,9 +113,9 @@ def run(latency, servers=SERVERS):
         try:
             sims.write_host_configs()
             nova = sandbox_cloud.Cloud(sims, state / 'nova.log').start()
-            _set_latency(sims, latency)
+            rig.apply_latency(latency, sims.hmc, sims.connectors)
             flavor = next(f['id'] for f in nova.api.get_flavors()
-                          if f['name'] == SMALLEST)
+                          if f['name'] == seed.SMALL_FLAVOR)
             network = seed.FLAT.id
             image = next(i['id'] for i in nova.glance.images.values()
                          if i['name'] == seed.IMAGE_NAME)

@@ -69,10 +69,6 @@ class Operation:
     hypervisor_s: float = 0.0       # job and disk copy time in it
 
 
-def _missing(name):
-    return Operation(name, None)
-
-
 class Life:
     """One instance's operations on one rig, in order."""
 
@@ -86,12 +82,12 @@ class Life:
         return result
 
     def missing(self, *names):
-        self.done.extend(_missing(n) for n in names)
+        self.done.extend(Operation(n, None) for n in names)
 
 
 def dpm_life(rig, latency):
     life, driver, ctxt = Life(rig), rig.driver, rig.ctxt
-    instance = rig.instance()
+    instance = test_utils.get_test_instance(obj=True)
     network_info = hmc.network_info(hmc.VSWITCH_OSD_1, hmc.VSWITCH_OSD_2)
     image_meta = test_utils.get_test_image_object(None, instance)
 

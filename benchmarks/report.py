@@ -21,8 +21,8 @@ from nova_ibmz.sandbox import simulators  # noqa: E402
 
 CONF = nova_conf.CONF
 
-DRIVER_NAMES = {'dpm': 'DPM (nova-ibmz)', 'zvm': 'z/VM (nova-ibmz)',
-                'nova-zvm': 'z/VM (nova in-tree)'}
+DRIVER_NAMES = {key: rig_class.name
+                for key, (rig_class, _) in operations.LIVES.items()}
 # The seed's DPM driver (nova-dpm 3.0), counted on zhmcclient's mock with
 # one FCP adapter and two NICs (shared/reference/hmc-and-zhmcclient.md);
 # J: its job polls and job delete.

@@ -17,8 +17,6 @@ import contextlib
 import dataclasses
 import time
 
-from nova.tests.unit import utils as test_utils
-
 from tests.conformance import test_dpm
 from tests.conformance import test_nova_zvm
 from tests.conformance import test_zvm
@@ -94,7 +92,8 @@ class Rig:
         return self.case.ctxt
 
     def servers(self):
-        """The simulator servers whose request logs count."""
+        """The simulator servers whose request logs count; the first one's
+        model holds the instances."""
         raise NotImplementedError
 
     def set_latency(self, latency):
@@ -116,18 +115,22 @@ class Rig:
                     sample.requests += 1
         return result, sample
 
-    def instance(self, **fields):
-        """A new instance in nova's database, as the suite makes them."""
-        instance = test_utils.get_test_instance(obj=True)
-        for name, value in fields.items():
-            setattr(instance, name, value)
-        instance.save()
-        return instance
-
 
 def _last_seq(log):
     entries = log.since(0)
     return entries[-1]['seq'] if entries else 0
+
+
+def apply_latency(latency, hmc=None, connectors=()):
+    """Give an HMC simulator server and the connector servers of one z/VM
+    cluster the latency (a cluster's model copies the disks)."""
+    if hmc is not None:
+        hmc.latency = latency.hmc_ms / 1000
+        hmc.sim.job_seconds.update(start=latency.start_s,
+                                   stop=latency.stop_s)
+    for server in connectors:
+        server.latency = latency.zvm_ms / 1000
+        server.model.copy_seconds = latency.deploy_s
 
 
 class DPMRig(Rig):
@@ -139,13 +142,13 @@ class DPMRig(Rig):
         return [hmc.server()]
 
     def set_latency(self, latency):
-        server = hmc.server()
-        server.latency = latency.hmc_ms / 1000
-        server.sim.job_seconds.update(start=latency.start_s,
-                                      stop=latency.stop_s)
+        apply_latency(latency, hmc=hmc.server())
 
 
 class ZVMRig(Rig):
+    """Ours, on the first member; the second member's connector counts
+    too (live migration and resize reach it)."""
+
     case_class = test_zvm.ZVMConformance
     name = 'z/VM (nova-ibmz)'
     host = 'zvm-1'
@@ -154,26 +157,15 @@ class ZVMRig(Rig):
         return [connector.server(), connector.second()]
 
     def set_latency(self, latency):
-        for server in self.servers():
-            server.latency = latency.zvm_ms / 1000
-        connector.server().model.copy_seconds = latency.deploy_s
+        apply_latency(latency, connectors=self.servers())
 
 
-class NovaZVMRig(Rig):
+class NovaZVMRig(ZVMRig):
     case_class = test_nova_zvm.NovaZVMConformance
     name = 'z/VM (nova in-tree)'
-    host = 'zvm-1'
 
     def servers(self):
         return [nova_zvm.connector()]
-
-    def set_latency(self, latency):
-        server = nova_zvm.connector()
-        server.latency = latency.zvm_ms / 1000
-        server.model.copy_seconds = latency.deploy_s
-
-
-RIGS = (DPMRig, ZVMRig, NovaZVMRig)
 
 
 @contextlib.contextmanager

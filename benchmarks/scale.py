@@ -23,9 +23,7 @@ from nova import objects
 from benchmarks import rig as rigs
 from nova_ibmz.dpm import host as dpm_host
 from nova_ibmz.zvm import guest as zvm_guest
-from tests import connector
 from tests import hmc
-from tests import nova_zvm
 from tests import zvmsim
 
 DPM_SIZES = (1, 10, 85)             # 85: a CPC's most partitions
@@ -101,14 +99,15 @@ def _dpm_points(sizes):
     return points
 
 
-def _zvm_points(rig_class, cluster, sizes):
+def _zvm_points(rig_class, sizes):
     points = []
     with rigs.running(rig_class) as rig:
+        cluster = rig.servers()[0].model
         instances = []
         for size in sizes:
             for instance in _instances(size)[len(instances):]:
                 # A small root: 2000 guests share one disk pool.
-                zvmsim.add_guest(cluster(), instance.name.upper(),
+                zvmsim.add_guest(cluster, instance.name.upper(),
                                  state='on', root='50m')
                 instances.append(instance)
             points.append(_measure_period(rig, instances))
@@ -117,11 +116,6 @@ def _zvm_points(rig_class, cluster, sizes):
 
 def run(dpm_sizes=DPM_SIZES, zvm_sizes=ZVM_SIZES):
     """{driver key: [Point]}."""
-    return {
-        'dpm': _dpm_points(dpm_sizes),
-        'zvm': _zvm_points(rigs.ZVMRig, lambda: connector.server().model,
-                           zvm_sizes),
-        'nova-zvm': _zvm_points(rigs.NovaZVMRig,
-                                lambda: nova_zvm.connector().model,
-                                zvm_sizes),
-    }
+    return {'dpm': _dpm_points(dpm_sizes),
+            'zvm': _zvm_points(rigs.ZVMRig, zvm_sizes),
+            'nova-zvm': _zvm_points(rigs.NovaZVMRig, zvm_sizes)}
