@@ -73,9 +73,17 @@ BOUNDARIES = (
         why='the Neutron agents load these; Nova registers its options on '
             'the same global oslo CONF as Neutron, so the two never share '
             'a process; and an agent host runs no simulator or sandbox'),
+    Boundary(
+        packages=('nova_ibmz.dpm.session',),
+        forbidden=('nova', 'neutron', 'nova_ibmz.conf', 'nova_ibmz.neutron',
+                   'nova_ibmz.dpm.driver', 'nova_ibmz.zvm.driver')
+        + SCAFFOLDING,
+        why='both nova-compute and the Neutron agents use the HMC session, '
+            'and Nova and Neutron never share a process: it imports '
+            'neither'),
 )
 # Packages a boundary may name before they exist.
-PLANNED = {'nova_ibmz.neutron'}
+PLANNED = {'nova_ibmz.neutron', 'nova_ibmz.dpm.session'}
 
 
 def is_under(name, prefixes):
