@@ -7,10 +7,13 @@ A rule matches requests by HTTP method and a regular expression searched
 in the path (with its query string), lets the first ``after`` of them pass
 (none by default), and applies to the next ``times`` matching requests
 (every one if ``times`` is omitted).  It does one thing of its KINDS: add
-latency, drop the connection without an answer, or answer an error (each
-simulator's Rule says what an error carries).  Separately, the whole
-endpoint can be made unavailable for some seconds: every connection is
-then dropped, as when the server reboots.
+latency, drop the connection without an answer, answer an error (each
+simulator's Rule says what an error carries), or begin an outage.
+Separately, the whole endpoint can be made unavailable for some seconds:
+every connection is then dropped, as when the server reboots.  An outage
+rule does that from the request it matches on (which is dropped too): a
+test can make the endpoint go away at an exact step of an operation, and
+end the outage with DELETE /_sim/faults.
 """
 
 import dataclasses
@@ -33,8 +36,9 @@ class Rule:
     status: int | None = None
     latency_ms: int | None = None
     drop: bool = False
+    outage_s: float | None = None
 
-    KINDS: typing.ClassVar = ('status', 'latency_ms', 'drop')
+    KINDS: typing.ClassVar = ('status', 'latency_ms', 'drop', 'outage_s')
 
     @property
     def deferred(self):
@@ -95,12 +99,14 @@ def _check_types(body):
     if status is not None and not (whole_number(status) and
                                    100 <= status <= 599):
         raise InvalidFault("'status' must be an HTTP status (100 to 599)")
-    latency = body.get('latency_ms')
-    if latency is not None and not (
-            isinstance(latency, (int, float)) and
-            not isinstance(latency, bool) and latency > 0):
-        raise InvalidFault("'latency_ms' must be a number of milliseconds "
-                           "above 0")
+    for field, unit in (('latency_ms', 'milliseconds'),
+                        ('outage_s', 'seconds')):
+        value = body.get(field)
+        if value is not None and not (
+                isinstance(value, (int, float)) and
+                not isinstance(value, bool) and value > 0):
+            raise InvalidFault(f"'{field}' must be a number of {unit} "
+                               f"above 0")
     if not isinstance(body.get('drop', False), bool):
         raise InvalidFault("'drop' must be true or false")
 

@@ -168,7 +168,9 @@ class SimHandler(http.server.BaseHTTPRequestHandler):
         rule = faults.take(method, self.path)
         if rule is None:
             return None
-        if rule.drop:
+        if rule.outage_s:
+            faults.make_unavailable(rule.outage_s)
+        if rule.drop or rule.outage_s:
             return self.drop()
         if rule.latency_ms:
             time.sleep(rule.latency_ms / 1000)
