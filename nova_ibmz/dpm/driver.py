@@ -5,13 +5,16 @@
 
 compute_driver = ibmz.DPMDriver.  The class maps Nova's calls onto the
 parts: host.CPCSubset (the HMC, the CPC share and its partitions),
-partition (names, ownership, power), network (ports as NICs), storage (FC
-initiators and boot volumes) and console (OS messages).
+partition (names, ownership, power), build (making an instance's
+partition), removal (deleting partitions, also what an HMC outage left),
+network (ports as NICs), storage (FC initiators and boot volumes) and
+console (OS messages).
 
 An instance's life on the HMC: prepare_for_spawn creates the stopped
 partition and its HBAs, so the volume connector knows their WWPNs before
 Cinder maps the boot volume; spawn adds the NICs, sets every boot property
-in one update and starts the partition.  A failure undoes it all.
+in one update and starts the partition.  A failure undoes it all, and a
+build the HMC fails ends with the HMC's own message (build_step).
 """
 
 import uuid
@@ -28,16 +31,15 @@ from nova.objects import fields
 from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
-from oslo_utils import excutils
-import zhmcclient
 
 from nova_ibmz import conf
-from nova_ibmz.common.exception import InstanceSetupError
+from nova_ibmz.common.exception import build_step
+from nova_ibmz.dpm import build
 from nova_ibmz.dpm import console
 from nova_ibmz.dpm import host
 from nova_ibmz.dpm import metrics
-from nova_ibmz.dpm import network
 from nova_ibmz.dpm import partition
+from nova_ibmz.dpm import removal
 from nova_ibmz.dpm import storage
 
 LOG = logging.getLogger(__name__)
@@ -65,18 +67,20 @@ class DPMDriver(driver.ComputeDriver):
         """Read [dpm] now, so several drivers can run in one process.
 
         known_instances(host) gives the uuids of Nova's instances on host
-        (default: from Nova's database), for init_host's orphan check.
+        (default: from Nova's database): their partitions are never
+        orphans or leftovers.  What an HMC outage left is recorded under
+        [DEFAULT] state_path.
         """
         super().__init__(virtapi)
-        self._known_instances = known_instances or _instances_on
         self._subset = host.CPCSubset(
             config or conf.dpm.load(conf.CONF), host_name or conf.CONF.host,
             session_factory=session_factory)
         self._host_given = host_name is not None
         self._usage = metrics.PartitionUsage(self._subset)
-        # Instances between prepare_for_spawn and the end of spawn: their
-        # partition and FC initiators, so spawn need not ask for them.
-        self._building = {}
+        self._removal = removal.Removal(
+            self._subset, known_instances or _instances_on,
+            conf.CONF.state_path)
+        self._builds = build.Builds(self._subset, self._removal)
 
     @property
     def _config(self):
@@ -89,32 +93,8 @@ class DPMDriver(driver.ComputeDriver):
         if not self._host_given:
             self._subset.set_host(host)
         self._subset.check()
-        self._handle_orphans()
-
-    def _handle_orphans(self):
-        """Partitions of this subset whose instance is not on this host."""
-        known = self._known_instances(self._subset.host)
-        orphans = [p for p in self._subset.partitions(fresh=True)
-                   if partition.instance_uuid(p, self._subset.host)
-                   not in known]
-        for props in orphans:
-            if self._config.orphan_action == 'remove':
-                LOG.warning('Removing partition %s: no instance of host %s '
-                            'owns it ([dpm] orphan_action = remove)',
-                            props['name'], self._subset.host)
-                part = self._subset.cpc.partitions.resource_object(
-                    props['object-uri'], props)
-                try:
-                    self._remove_partition(part, props.get('status'))
-                except Exception:
-                    # One that cannot go now must not keep the host down.
-                    LOG.exception('Could not remove partition %s',
-                                  props['name'])
-            else:
-                LOG.warning('Partition %s belongs to host %s but to none of '
-                            'its instances; set [dpm] orphan_action = remove '
-                            'to delete such partitions', props['name'],
-                            self._subset.host)
+        self._removal.retry()
+        self._removal.orphans(self._config.orphan_action)
 
     # -- what Nova asks often: answered from one cached list ------------
 
@@ -165,6 +145,10 @@ class DPMDriver(driver.ComputeDriver):
                 if diags.cpu_details else None}
 
     def get_available_resource(self, nodename):
+        """The subset's resources, for Nova's resource audit, which runs
+        once a periodic interval: the moment to remove what an HMC outage
+        left (removal.Removal.retry), if the HMC answers again."""
+        self._removal.retry()
         return dict(self._subset.resources(), uuid=self._node_uuid())
 
     def get_available_nodes(self, refresh=False):
@@ -208,108 +192,19 @@ class DPMDriver(driver.ComputeDriver):
     # -- building and removing ------------------------------------------
 
     def prepare_for_spawn(self, instance):
-        part = self._subset.create(instance)
-        group = None
-        try:
-            if self._subset.storage_groups:
-                group, initiators = storage.create_group(
-                    self._subset, part, partition.description(
-                        self._subset.host, instance.name))
-            else:
-                initiators = self._create_hbas(part)
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                self._remove(instance, part, 'stopped')
-        storage.remember(instance, initiators)
-        self._building[instance.uuid] = (part, initiators, group)
-
-    def _create_hbas(self, part):
-        initiators = []
-        for props in storage.hba_properties(
-                self._config.physical_storage_adapter_mappings):
-            what = f'creating HBA {props["name"]} of {part.name}'
-            hba = self._subset.hmc_call(what, part.hbas.create, props)
-            wwpn = self._subset.hmc_call(what, hba.get_property, 'wwpn')
-            initiators.append(storage.Initiator(hba.uri, wwpn))
-        return initiators
+        with build_step(instance):
+            self._builds.prepare(instance)
 
     def failed_spawn_cleanup(self, instance):
-        self._remove(instance)
+        self._builds.forget(instance)
+        self._removal.instance_or_later(instance)
 
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
-        rebuilding = (instance.uuid not in self._building and
-                      instance.task_state == task_states.REBUILD_SPAWNING)
-        if rebuilding:
-            part, initiators, group = self._kept_for_rebuild(instance)
-        else:
-            try:
-                part, initiators, group = self._building.pop(instance.uuid)
-            except KeyError:
-                raise InstanceSetupError(instance.uuid, 'spawn without '
-                                         'prepare_for_spawn on this host')
-        try:
-            volume, boot = self._boot_properties(instance, initiators,
-                                                 block_device_info)
-            specs = network.nic_specs(instance, network_info)
-            parameters = network.boot_parameters(
-                instance, specs, self._subset.vswitch_ports(
-                    [s.vswitch_id for s in specs]))
-            for spec in specs:
-                self._subset.hmc_call(
-                    f'creating NIC {spec.name} of {part.name}',
-                    part.nics.create, spec.properties(self._subset.host))
-            if group is not None:   # boot from the group's volume instead
-                boot = storage.boot_volume(self._subset, group,
-                                           volume.get('volume_size'),
-                                           existing=rebuilding)
-            boot['boot-os-specific-parameters'] = parameters
-            self._subset.hmc_call(f'setting boot properties of {part.name}',
-                                  part.update_properties, boot)
-            if power_on:
-                partition.start(self._subset, part, 'stopped')
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                if not rebuilding:     # a rebuilt instance keeps its own
-                    LOG.error('Spawn failed; removing partition %s',
-                              part.name, instance=instance)
-                    self._remove(instance, part)
-
-    def _kept_for_rebuild(self, instance):
-        """The partition a rebuild keeps (stopped by destroy), without its
-        NICs, which spawn makes again from the ports."""
-        try:
-            part, _ = self._owned(instance)
-        except exception.InstanceNotFound:
-            # Nova would read InstanceNotFound as "deleted" and leave the
-            # rebuild hanging: say what is wrong instead.
-            raise InstanceSetupError(
-                instance.uuid, 'its partition is gone, so it cannot be '
-                'rebuilt; delete the server and create it again')
-        for nic in self._subset.hmc_call(f'listing NICs of {part.name}',
-                                         part.nics.list):
-            self._subset.hmc_call(f'deleting NIC {nic.name}', nic.delete)
-        group = self._own_group(part)
-        initiators = (storage.group_paths(self._subset, part, group)
-                      if group is not None
-                      else storage.partition_hbas(self._subset, part))
-        return part, initiators, group
-
-    def _boot_properties(self, instance, initiators, block_device_info):
-        mappings = driver.block_device_info_get_mapping(block_device_info)
-        root = block_device_info and block_device_info.get(
-            'root_device_name')
-        boot = next((m for m in mappings if m.get('boot_index') == 0 or
-                     (root and m.get('mount_device') == root)), None)
-        if boot is None:
-            raise InstanceSetupError(
-                instance.uuid, 'DPM partitions boot from a Cinder FC volume; '
-                'create the server from a volume (openstack server create '
-                '--volume ... or --boot-from-volume SIZE)')
-        return boot, storage.boot_properties(
-            instance, initiators, boot['connection_info'],
-            self._config.target_wwpn_ignore_list)
+        with build_step(instance):
+            self._builds.spawn(instance, network_info, block_device_info,
+                               power_on)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
@@ -317,7 +212,10 @@ class DPMDriver(driver.ComputeDriver):
 
         The HMC deletes a partition's NICs and HBAs with it.  The volumes
         stay (Nova detaches them), and the connector can still be built
-        from the WWPNs kept in the instance's system metadata.
+        from the WWPNs kept in the instance's system metadata.  When the HMC
+        fails, the partition is removed once it answers again (removal):
+        Nova's delete completes, as it does for instance files it cannot
+        delete yet.
 
         A rebuild (Nova's default: destroy, re-image the boot volume,
         spawn) and the revert of a resize (destroy, then
@@ -327,55 +225,8 @@ class DPMDriver(driver.ComputeDriver):
         if instance.task_state in KEEP_PARTITION:
             self.power_off(instance)
             return
-        self._remove(instance)
-
-    def _remove(self, instance, part=None, status=None):
-        """Stop and delete the partition: the one given (which we just
-        made), or the instance's own one if there is one."""
-        self._building.pop(instance.uuid, None)
-        if part is None:
-            try:
-                part, status = self._owned(instance)
-            except exception.InstanceNotFound:
-                return
-        elif status is None:
-            status = partition.current_status(self._subset, part)
-        self._remove_partition(part, status)
-
-    def _remove_partition(self, part, status):
-        """Stop and delete an owned partition and its storage group.  One
-        still starting or stopping (a job that timed out) is waited for;
-        one that vanished meanwhile is gone, as wanted."""
-        try:
-            status = partition.settle(self._subset, part, status)
-            partition.stop(self._subset, part, status)
-            group = self._own_group(part)
-            if group is not None:
-                storage.remove_group(self._subset, part, group)
-            self._subset.hmc_call(f'deleting partition {part.name}',
-                                  part.delete)
-        except zhmcclient.HTTPError as e:
-            if e.http_status != 404:
-                raise
-            LOG.info('Partition %s is gone already', part.name)
-        finally:
-            self._subset.changed()
-
-    def _own_group(self, part):
-        """The storage group of the partition's name, if the CPC has them
-        and the group carries this host's marks."""
-        if not self._subset.storage_groups:
-            return None
-        group = storage.find_group(self._subset, part.name)
-        if group is None:
-            return None
-        description = self._subset.hmc_call(
-            f'reading storage group {group.name}', group.get_property,
-            'description')
-        owned = partition.is_owned(dict(group.properties,
-                                        description=description),
-                                   self._subset.host)
-        return group if owned else None
+        self._builds.forget(instance)
+        self._removal.instance_or_later(instance)
 
     # -- power ----------------------------------------------------------
 
@@ -496,7 +347,7 @@ class DPMDriver(driver.ComputeDriver):
         if (getattr(instance, 'vm_state', None) ==
                 vm_states.SHELVED_OFFLOADED and
                 instance.task_state == task_states.SPAWNING and
-                instance.uuid not in self._building):
+                instance.uuid not in self._builds):
             self.prepare_for_spawn(instance)
         return {
             'host': self._subset.host,

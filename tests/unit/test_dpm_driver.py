@@ -18,6 +18,7 @@ from nova import objects
 import os_resource_classes as orc
 import pytest
 
+from nova_ibmz.common.exception import BuildFailed
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.common.exception import RequestRefused
 from nova_ibmz.common import fc
@@ -151,12 +152,17 @@ def test_spawn_failing_half_way_leaves_nothing(driver, controls):
     assert len(faked(instance).hbas.list()) == 2
     controls.fault(method='POST', path=r'/nics$', after=1, times=1,
                    status=400, reason=7, message='refused by the test')
-    with pytest.raises(RequestRefused) as e:
+    with pytest.raises(BuildFailed) as e:
         driver.spawn(None, instance, None, [], None, {},
                      network_info=hmc.network_info(hmc.VSWITCH_OSD_1,
                                                    hmc.VSWITCH_OSD_2),
                      block_device_info=hmc.boot_from_volume(instance))
-    assert 'refused by the test' in str(e.value)
+    # The build ends with the HMC's answer and the step it refused.
+    assert isinstance(e.value.__cause__, RequestRefused)
+    assert str(e.value) == str(e.value.__cause__)
+    assert str(e.value).startswith(
+        f'HMC 127.0.0.1:{hmc.server().port}: creating NIC OpenStack_Port_')
+    assert 'refused: HTTP 400,7: refused by the test' in str(e.value)
     assert faked(instance) is None
     with hmc.server().sim.lock:
         for vswitch in hmc.faked_cpc().virtual_switches.list():
@@ -707,9 +713,10 @@ def test_failed_start_job_leaves_nothing(driver, controls):
     controls.fault(method='POST', path='/operations/start',
                    job_failure={'status': 409, 'reason': 0,
                                 'message': 'no memory'})
-    with pytest.raises(RequestRefused) as e:
+    with pytest.raises(BuildFailed) as e:
         spawn(driver, instance)
-    assert 'no memory' in str(e.value)
+    assert 'starting partition OpenStack-' in str(e.value)
+    assert 'refused: HTTP 409,0: no memory' in str(e.value)
     assert_nothing_left(instance)
     assert driver.list_instances() == []
 

@@ -14,13 +14,13 @@ from oslo_utils import uuidutils
 import pytest
 
 from nova_ibmz.common.exception import ConfigurationError
-from nova_ibmz.common.exception import HypervisorUnreachable
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.dpm import driver as dpm_driver
 from nova_ibmz.dpm import partition
 from tests import hmc
 from tests import hmcsim
 from tests.unit.test_dpm_driver import faked
+from tests.unit.test_dpm_leftovers import recorded_leftovers
 from tests.unit.test_dpm_driver import make_instance
 from tests.unit.test_dpm_driver import spawn
 
@@ -76,16 +76,26 @@ def test_destroy_waits_for_a_partition_still_starting(driver, controls):
     assert faked(instance) is None
 
 
-def test_destroy_gives_up_on_a_partition_stuck_starting(controls):
+def test_destroy_leaves_a_partition_stuck_starting_for_later(controls):
+    """The partition stays starting past job_timeout: Nova's delete ends,
+    and the partition is removed at the first resource audit after it
+    has left 'starting'."""
     dpm = hmc.driver(None, config=hmc.make_config(job_timeout=1),
                      known_instances=hmc.no_instances)
     instance = make_instance()
     spawn(dpm, instance)
-    controls.set_properties(faked(instance).uri, status='starting')
-    with pytest.raises(HypervisorUnreachable) as e:
-        dpm.destroy(None, instance, None)
-    assert 'still starting' in str(e.value)
+    uri = faked(instance).uri
+    controls.set_properties(uri, status='starting')
+    dpm.destroy(None, instance, None)
     assert faked(instance) is not None
+    [record] = recorded_leftovers().values()
+    assert 'still starting' in record['error']
+    dpm.get_available_resource(hmc.HOST)     # still starting: kept
+    assert faked(instance) is not None
+    controls.set_properties(uri, status='active')
+    dpm.get_available_resource(hmc.HOST)
+    assert faked(instance) is None
+    assert recorded_leftovers() == {}
 
 
 def test_destroy_of_a_partition_deleted_meanwhile(driver, controls):
