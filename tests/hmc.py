@@ -68,8 +68,8 @@ def make_config(topology='default', **changes):
         hmc_username=hmcsim.USERID, hmc_password=hmcsim.PASSWORD,
         hmc_ca_file=str(hmc.certs.ca_file), cpc_object_id=cpc_id,
         max_processors=20, max_memory=512 * 1024,
-        physical_storage_adapter_mappings=(types.AdapterPort(fcp, 0),)),
-        **changes)
+        physical_storage_adapter_mappings=(types.AdapterPort(fcp, 0),),
+        retry_backoff=0.01), **changes)
 
 
 def reset(topology='default'):

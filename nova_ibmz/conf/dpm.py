@@ -90,6 +90,15 @@ spawn, for example).  Partitions of other workloads are never considered.
 Target (storage side) WWPNs to leave out of boot and volume paths, for
 example the NAS or file-module ports a V7000 Unified reports.
 """),
+    cfg.IntOpt('hmc_retries', default=3, min=0, max=8,
+               help="""
+How many times to repeat an HMC request that the HMC refused as busy (HTTP
+409 reason 2; any request) or that got no answer (reads and deletes; a
+create, update or operation only if it never reached the HMC, since it may
+have been done).  The waits between tries double from 1 second, so 8 (the
+most) waits up to 255 seconds.  A refused logon is never repeated.  0: never
+repeat.
+"""),
 ]
 
 REQUIRED = ('hmc', 'hmc_username', 'hmc_password', 'cpc_object_id',
@@ -113,6 +122,9 @@ class DPMConfig:
     status_cache_seconds: int = 10
     job_timeout: int = 600
     orphan_action: str = 'report'
+    hmc_retries: int = 3
+    # Seconds before the first repeat; not an option (tests shorten it).
+    retry_backoff: float = 1.0
 
     @property
     def verify(self):
@@ -156,4 +168,5 @@ def load(conf):
         target_wwpn_ignore_list=frozenset(group.target_wwpn_ignore_list),
         status_cache_seconds=group.status_cache_seconds,
         job_timeout=group.job_timeout,
-        orphan_action=group.orphan_action)
+        orphan_action=group.orphan_action,
+        hmc_retries=group.hmc_retries)

@@ -7,7 +7,9 @@ Cost on the HMC: connecting pulls the CPC's properties once (1 GET, plus the
 logon).  Every question about the subset's partitions is answered from one
 partition list request that carries the properties we need, kept for
 ``status_cache_seconds`` so that Nova's power-state sync of N instances
-costs one request, not N.  Our own changes drop the cached list.
+costs one request, not N.  Our own changes drop the cached list.  A
+request the HMC calls temporary (busy, no answer) costs one more per
+[dpm] hmc_retries try, where repeating it is safe (dpm.session).
 """
 
 import re
@@ -26,6 +28,7 @@ from nova_ibmz.common.exception import HypervisorUnreachable
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.common.exception import RequestRefused
 from nova_ibmz.dpm import partition
+from nova_ibmz.dpm import session
 
 LOG = logging.getLogger(__name__)
 
@@ -38,19 +41,22 @@ OPERATING_STATUSES = frozenset(['active', 'operating', 'degraded',
 
 
 def open_session(config):
-    """A zhmcclient session to the HMC; logon happens on first use.
-
-    zhmcclient's default read timeout is an hour: with every HMC call of a
-    host serialised, one hung request would stall power sync, audits and
-    builds that long.  Jobs are waited for separately (job_timeout).
-    """
+    """A session to the HMC (see dpm.session); logon happens on first use."""
     # zhmcclient puts the host into its URL as given.
-    return zhmcclient.Session(
+    return session.HMCSession(
         config.hmc.url_host, config.hmc_username, config.hmc_password,
         port=config.hmc.port, verify_cert=config.verify,
-        retry_timeout_config=zhmcclient.RetryTimeoutConfig(
-            connect_timeout=10, connect_retries=2, read_timeout=120,
-            read_retries=1))
+        retries=config.hmc_retries, backoff=config.retry_backoff)
+
+
+class LogonRefused(HypervisorUnreachable):
+    """The HMC refused the logon of [dpm] hmc_username (403 reason 0)."""
+
+    def __init__(self, endpoint, what, user, refusal):
+        self.refusal = f'the logon of {user!r} was refused ({refusal})'
+        super().__init__(endpoint, f'{what} failed: {self.refusal}; check '
+                         '[dpm] hmc_username and hmc_password, and that '
+                         'the user is enabled on the HMC')
 
 
 class CPCSubset:
@@ -63,7 +69,8 @@ class CPCSubset:
     def __init__(self, config, host, session_factory=open_session):
         self.config = config
         self.host = host
-        self._session_factory = session_factory
+        # No request yet: zhmcclient logs on at the first one.
+        self._session = session_factory(config)
         self._lock = threading.RLock()
         self._cpc = None
         self._listing = None        # (monotonic time, [partition props])
@@ -81,11 +88,14 @@ class CPCSubset:
     def hmc_call(self, what, func, *args, **kwargs):
         """Run one HMC call under the lock; name the HMC if it fails.
 
-        404 reaches the caller as zhmcclient.HTTPError; other refusals
-        (4xx) become RequestRefused, and an HMC that cannot answer (5xx,
-        no connection, no logon) HypervisorUnreachable.
+        The session has repeated what the HMC called temporary (busy, no
+        answer) as far as that is safe.  404 reaches the caller as
+        zhmcclient.HTTPError; other refusals (4xx) become RequestRefused,
+        a refused logon LogonRefused, and an HMC that cannot answer (5xx,
+        no connection) HypervisorUnreachable.
         """
         with self._lock:
+            self._session.operation = what
             try:
                 return func(*args, **kwargs)
             except zhmcclient.HTTPError as e:
@@ -96,16 +106,20 @@ class CPCSubset:
                     raise RequestRefused(self.endpoint, what, reason)
                 raise HypervisorUnreachable(self.endpoint,
                                             f'{what} failed: {reason}')
-            except (zhmcclient.ConnectionError, zhmcclient.AuthError,
-                    zhmcclient.ServerAuthError) as e:
+            except zhmcclient.ServerAuthError as e:
+                raise LogonRefused(self.endpoint, what,
+                                   self.config.hmc_username, e)
+            except (zhmcclient.ConnectionError, zhmcclient.AuthError) as e:
                 raise HypervisorUnreachable(self.endpoint,
                                             f'{what} failed: {e}')
+            finally:
+                self._session.operation = None
 
     @property
     def cpc(self):
         """The target CPC with its full properties (pulled once).
 
-        Under the lock, so concurrent first calls open one session only.
+        Under the lock, so concurrent first calls read it once.
         """
         with self._lock:
             if self._cpc is None:
@@ -113,10 +127,19 @@ class CPCSubset:
             return self._cpc
 
     def _read_cpc(self):
-        client = zhmcclient.Client(self._session_factory(self.config))
-        cpc = client.cpcs.resource_object(self.config.cpc_object_id)
+        """The first request of the host.  A refused logon stops it here
+        (nova-compute does not start): each later try would count as one
+        more failed logon of the user on the HMC."""
+        cpc = zhmcclient.Client(self._session).cpcs.resource_object(
+            self.config.cpc_object_id)
         try:
             self.hmc_call('reading the CPC', cpc.pull_full_properties)
+        except LogonRefused as e:
+            raise ConfigurationError(
+                'dpm', 'hmc_username, hmc_password',
+                f'{self.endpoint}: {e.refusal}: a wrong user or password, '
+                'or a disabled user; not tried again, as each refused logon '
+                'counts towards the HMC disabling the user')
         except (zhmcclient.HTTPError, zhmcclient.CeasedExistence):
             raise ConfigurationError(
                 'dpm', 'cpc_object_id',

@@ -534,7 +534,8 @@ def test_list_opts_groups():
                          'max_processors', 'max_memory',
                          'physical_storage_adapter_mappings',
                          'status_cache_seconds', 'job_timeout',
-                         'orphan_action', 'target_wwpn_ignore_list']
+                         'orphan_action', 'target_wwpn_ignore_list',
+                         'hmc_retries']
 
 
 def test_list_opts_zvm_has_nova_options_and_ours_once():
