@@ -337,4 +337,17 @@ class CPCSubset:
             'supported_instances': [(fields.Architecture.S390X,
                                      fields.HVType.PRSM, fields.VMMode.HVM)],
             'numa_topology': None,
+            'stats': {'uptime': self.uptime()},
         }
+
+    def uptime(self):
+        """The hypervisor's uptime for Nova: None, "not known".  Cost: none.
+
+        The HMC tells no start time of a CPC (nor of its partitions): no
+        CPC, Console or partition property, no metric.  None in the
+        resources' stats is Nova's own "the driver does not support
+        uptime": the hypervisor details show it as null without asking the
+        compute host.  The time nova-compute's machine has been up would be
+        another machine's.
+        """
+        return None

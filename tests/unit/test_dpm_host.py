@@ -12,6 +12,7 @@ import json
 import re
 
 from nova.compute import power_state
+from nova.compute import stats as compute_stats
 from nova import exception as nova_exception
 from nova import objects
 from oslo_utils import uuidutils
@@ -287,6 +288,20 @@ def test_available_resource_counts_own_partitions_only(driver, populated):
     assert json.loads(resources['cpu_info']) == {
         'arch': 's390x', 'vendor': 'IBM', 'model': '8561'}
     assert resources['supported_instances'] == [('s390x', 'prsm', 'hvm')]
+
+
+def test_uptime_is_unknown_without_asking_the_compute(driver):
+    """The HMC tells no start time of a CPC.  The stats say so in Nova's
+    own way: the resource tracker keeps 'uptime' None in the compute
+    node's stats, and the hypervisor details (2.88+) show that instead of
+    calling the driver's get_host_uptime."""
+    resources = driver.get_available_resource(hmc.HOST)
+    assert resources['stats'] == {'uptime': None}
+    stats = compute_stats.Stats()
+    stats.digest_stats(resources['stats'])
+    node = objects.ComputeNode(stats=stats)
+    assert 'uptime' in node.stats
+    assert node.stats['uptime'] is None
 
 
 def test_available_resource_of_an_empty_subset(driver):
