@@ -30,8 +30,9 @@ first one, or after 403 reasons 4 and 5 (an expired session), then the
 request again; the job polls of wait_for_completion.  Only the outermost
 call repeats, as a whole (a logon included), and it judges by the request
 that failed: a lost logon means the request was not sent (or was refused
-with 403), so it is repeated whatever its method; a failed job poll means
-the request was accepted, so it is not.
+with 403), so it is repeated whatever its method.  Once zhmcclient polls
+a job, the HMC accepted the request: a failed poll or a failed job (whose
+error zhmcclient raises as if the request had failed) is not repeated.
 
 Like zhmcclient.Session, an HMCSession serves one thread at a time.
 """
@@ -45,6 +46,7 @@ import zhmcclient
 
 LOG = logging.getLogger(__name__)
 LOGON = '/api/sessions'
+JOBS = '/api/jobs/'
 BUSY = (409, 2)
 # Requests that change nothing, or whose repeat answers 404 once the first
 # one did the work.
@@ -85,6 +87,7 @@ class HMCSession(zhmcclient.Session):
         self.operation = None
         self._depth = 0
         self._failed = None     # (method, uri) of the last failed request
+        self._accepted = False  # a job of the request was polled
 
     def get(self, uri, *args, **kwargs):
         return self._request('GET', uri, super().get, args, kwargs)
@@ -101,6 +104,7 @@ class HMCSession(zhmcclient.Session):
         attempt = 0
         while True:
             self._failed = None
+            self._accepted = False
             try:
                 return self._send(method, uri, send, args, kwargs)
             except zhmcclient.Error as e:
@@ -113,15 +117,16 @@ class HMCSession(zhmcclient.Session):
                         '%(uri)s: %(why)s; trying again in %(wait).2f s '
                         '(%(n)d of %(max)d)',
                         {'host': self.host, 'port': self.port,
-                         'what': self.operation or
-                         'request', 'method': method, 'uri': uri,
-                         'why': why, 'wait': wait, 'n': attempt,
-                         'max': self.retries})
+                         'what': self.operation or 'request',
+                         'method': method, 'uri': uri, 'why': why,
+                         'wait': wait, 'n': attempt, 'max': self.retries})
             time.sleep(wait)
 
     def _send(self, method, uri, send, args, kwargs):
         """One request; remember it if it fails (innermost first), forget
         earlier failures zhmcclient got over (a job poll it repeated)."""
+        if self._depth and uri.startswith(JOBS):
+            self._accepted = True
         self._depth += 1
         try:
             result = send(uri, *args, **kwargs)
@@ -137,6 +142,8 @@ class HMCSession(zhmcclient.Session):
     def _temporary(self, method, uri, error):
         """Why the failed call may be repeated, or None if it may not."""
         failed = self._failed
+        if self._accepted:
+            return None
         if isinstance(error, zhmcclient.HTTPError):
             if failed == (method, uri) and \
                     (error.http_status, error.reason) == BUSY:

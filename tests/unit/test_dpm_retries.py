@@ -202,6 +202,26 @@ def test_failed_job_poll_does_not_repeat_the_operation(controls, warnings):
     assert warnings() == []
 
 
+def test_failed_job_does_not_repeat_the_operation(controls, warnings,
+                                                  monkeypatch):
+    """A job that ends in 409,2 reaches the caller as if the POST had
+    been refused, but the HMC accepted and ran it."""
+    monkeypatch.setattr(hmc.server().sim, 'job_seconds',
+                        dict(hmcsim.INSTANT_JOBS))
+    cpc_subset = subset()
+    part = cpc_subset.create(make_instance())
+    seq = controls.last_seq()
+    controls.fault(method='POST', path='/operations/start$', times=1,
+                   job_failure={'status': 409, 'reason': 2,
+                                'message': BUSY})
+    with pytest.raises(RequestRefused) as e:
+        cpc_subset.hmc_call('starting partition', part.start,
+                            wait_for_completion=True)
+    assert str(e.value).endswith(f'HTTP 409,2: {BUSY}')
+    assert requests(controls, seq, 'POST', '/operations/start$') == [202]
+    assert warnings() == []
+
+
 def test_create_that_never_left_is_repeated(tmp_path, warnings):
     """A POST whose connection could not be made did nothing: an HMC that
     has gone away (here: stopped) is tried again."""
