@@ -25,11 +25,32 @@ import tempfile
 import threading
 import time
 
+from nova import context as nova_context
+from nova import exception
+from nova import objects
 from oslo_log import log as logging
 
 from nova_ibmz.common.exception import ConfigurationError
 
 LOG = logging.getLogger(__name__)
+
+
+def instances_on(host):
+    """The uuids of Nova's instances on host (its database)."""
+    return {i.uuid for i in objects.InstanceList.get_by_host(
+        nova_context.get_admin_context(), host, expected_attrs=[])}
+
+
+def host_of(instance_uuid):
+    """The compute host Nova has the instance on (its database); None when
+    it has it on none: deleted, failed to build, shelved and offloaded."""
+    context = nova_context.get_admin_context(read_deleted='yes')
+    try:
+        instance = objects.Instance.get_by_uuid(context, instance_uuid,
+                                                expected_attrs=[])
+    except exception.InstanceNotFound:
+        return None
+    return None if instance.deleted else instance.host
 
 
 class Leftovers:
@@ -118,9 +139,10 @@ class Leftovers:
 
     def retry(self, remove):
         """Try to remove every recorded object: remove(key, record) returns
-        True once the object is gone (removed now, or found gone), False to
-        keep the record for later, and raises if the hypervisor fails; the
-        record then stays.  Returns how many records are left."""
+        True once the record is done with (the object removed now, found
+        gone, or found not to be ours to remove), False to keep it for
+        later, and raises if the hypervisor fails; the record then stays.
+        Returns how many records are left."""
         with self._lock:
             for key, record in sorted(self._records.items()):
                 try:
@@ -131,6 +153,6 @@ class Leftovers:
                     continue
                 if done:
                     self.forget(key)
-                    LOG.info('Removed %s, left by an earlier operation (%s)',
-                             key, record.get('error'))
+                    LOG.info('Done with %s, left by an earlier operation '
+                             '(%s)', key, record.get('error'))
             return len(self._records)

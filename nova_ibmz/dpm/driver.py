@@ -23,7 +23,6 @@ import os_resource_classes as orc
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
-from nova import context as nova_context
 from nova import exception
 from nova import objects
 from nova.objects import diagnostics
@@ -34,6 +33,7 @@ from oslo_log import log as logging
 
 from nova_ibmz import conf
 from nova_ibmz.common.exception import build_step
+from nova_ibmz.common import leftovers
 from nova_ibmz.dpm import build
 from nova_ibmz.dpm import console
 from nova_ibmz.dpm import host
@@ -47,12 +47,6 @@ LOG = logging.getLogger(__name__)
 # partition (with its WWPNs, which Cinder maps volumes to) stays.
 KEEP_PARTITION = frozenset([task_states.REBUILDING,
                             task_states.RESIZE_REVERTING])
-
-
-def _instances_on(host):
-    """The uuids of Nova's instances on host."""
-    return {i.uuid for i in objects.InstanceList.get_by_host(
-        nova_context.get_admin_context(), host, expected_attrs=[])}
 
 
 class DPMDriver(driver.ComputeDriver):
@@ -78,7 +72,7 @@ class DPMDriver(driver.ComputeDriver):
         self._host_given = host_name is not None
         self._usage = metrics.PartitionUsage(self._subset)
         self._removal = removal.Removal(
-            self._subset, known_instances or _instances_on,
+            self._subset, known_instances or leftovers.instances_on,
             conf.CONF.state_path)
         self._builds = build.Builds(self._subset, self._removal)
 
@@ -164,6 +158,14 @@ class DPMDriver(driver.ComputeDriver):
         return str(uuid.uuid5(uuid.NAMESPACE_URL, f'ibmz-dpm:'
                               f'{self._config.cpc_object_id}/'
                               f'{self._subset.host}'))
+
+    def get_host_uptime(self):
+        """None, "not known": the HMC tells no start time of the CPC
+        (host.CPCSubset.uptime).  The hypervisor details (2.88+) read it
+        from the resources' stats without asking; this answers the older
+        os-hypervisors/{id}/uptime the same way, not with a traceback.
+        Cost: no request."""
+        return self._subset.uptime()
 
     def get_host_ip_addr(self):
         """The compute host's address (the partitions have their own)."""

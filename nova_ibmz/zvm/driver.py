@@ -14,7 +14,6 @@ the image with the config drive punched to the guest's reader, and logs
 the guest on.  A failure deletes the guest with all it was given.
 """
 
-import contextlib
 import getpass
 import os
 import uuid
@@ -30,18 +29,18 @@ from nova.virt import driver
 from nova.virt import hardware
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
-from oslo_utils import excutils
-from oslo_utils import fileutils
 
-from nova_ibmz.common.exception import InstanceSetupError
+from nova_ibmz.common.exception import build_step
+from nova_ibmz.common import leftovers
 from nova_ibmz import conf
+from nova_ibmz.zvm import build
 from nova_ibmz.zvm import client
-from nova_ibmz.zvm import configdrive
 from nova_ibmz.zvm import guest
 from nova_ibmz.zvm import host
 from nova_ibmz.zvm import image
 from nova_ibmz.zvm import migration as zvm_migration
 from nova_ibmz.zvm import network
+from nova_ibmz.zvm import removal
 from nova_ibmz.zvm import volume
 
 LOG = logging.getLogger(__name__)
@@ -52,31 +51,11 @@ CONF = conf.CONF
 HOST_INFO_AGE = 10
 
 
-def _vif_failed(event_name, instance):
-    LOG.error('Neutron reported a failure on %s', event_name,
-              instance=instance)
-    if CONF.vif_plugging_is_fatal:
-        raise exception.VirtualInterfaceCreateException()
-
-
-def _root_backup(instance):
-    """The connector's image of a root disk that a resize enlarged,
-    kept until the resize is confirmed or reverted."""
-    return f'resize-{instance.uuid}'
-
-
-def _boot_mapping(block_device_info):
-    """The block device Nova boots the instance from, if a volume."""
-    root = (block_device_info or {}).get('root_device_name')
-    return next((m for m in driver.block_device_info_get_mapping(
-        block_device_info) if m.get('boot_index') == 0 or
-        (root and m.get('mount_device') == root)), None)
-
-
-def _os_version(instance):
-    """The os_distro of the image the instance was built from, which Nova
-    keeps with the instance."""
-    return instance.system_metadata.get('image_os_distro')
+def _root_backup(migration):
+    """The connector's image of a root disk that a resize enlarged, kept
+    until the resize is confirmed or reverted: named after the migration,
+    so that a copy a confirm could not delete is never another resize's."""
+    return f'resize-{migration.uuid}'
 
 
 class ZVMDriver(driver.ComputeDriver):
@@ -85,8 +64,14 @@ class ZVMDriver(driver.ComputeDriver):
                         supports_attach_interface=True,
                         supports_evacuate=True)
 
-    def __init__(self, virtapi, config=None):
-        """Read [zvm] now, so several drivers can run in one process."""
+    def __init__(self, virtapi, config=None, instance_host=None):
+        """Read [zvm] now, so several drivers can run in one process.
+
+        instance_host(uuid) gives the compute host Nova has the instance
+        on (default: from Nova's database), before a guest an outage left
+        is removed.  What an outage left is recorded under [DEFAULT]
+        state_path.
+        """
         super().__init__(virtapi)
         self._config = config = config or conf.zvm.load(CONF)
         self._connector = client.CloudConnector(
@@ -107,10 +92,19 @@ class ZVMDriver(driver.ComputeDriver):
         self._images = image.Images(
             self._connector, self._tmp_path,
             remote_host=f'{getpass.getuser()}@{CONF.my_ip}')
+        self._removal = removal.Removal(
+            self._connector, self._guests, self._volumes, self._images,
+            instance_host or leftovers.host_of, self._nova_host,
+            CONF.state_path)
+        self._builds = build.Builds(
+            virtapi, config, self._connector, self._guests, self._images,
+            self._network, self._volumes, self._migrations, self._removal,
+            self._tmp_path)
 
     def init_host(self, host):
         guest.check_name_template(CONF.instance_name_template)
         self._host.info()  # fails clearly if the connector is unreachable
+        self._removal.retry()
 
     # -- what Nova asks often: answered from the cache -------------------
 
@@ -141,6 +135,10 @@ class ZVMDriver(driver.ComputeDriver):
             state=self._guests.power_state(instance, use_cache=use_cache))
 
     def get_available_resource(self, nodename):
+        """The z/VM system's resources, for Nova's resource audit, which
+        runs once a periodic interval: the moment to remove what an outage
+        of the connector left (removal.Removal.retry), if it answers."""
+        self._removal.retry()
         return dict(self._host.resources(), uuid=self._node_uuid())
 
     def update_provider_tree(self, provider_tree, nodename, allocations=None):
@@ -219,157 +217,21 @@ class ZVMDriver(driver.ComputeDriver):
     def spawn(self, context, instance, image_meta, injected_files,
               admin_password, allocations, network_info=None,
               block_device_info=None, power_on=True, accel_info=None):
-        uid = guest.userid(instance)
-        os_version = self._images.os_version(image_meta)
-        pool = str(self._config.disk_pool)
-        disks = [{'size': f'{eph["size"]}g', 'disk_pool': pool,
-                  'format': eph.get('guest_format') or 'ext4'}
-                 for eph in driver.block_device_info_get_ephemerals(
-                     block_device_info)]
-        mappings = driver.block_device_info_get_mapping(block_device_info)
-        boot = _boot_mapping(block_device_info)
-        connector_info = self._volumes.connector(uid) if mappings else None
-        if boot is not None:
-            # The volume holds the system Cinder wrote from the image.
-            image_name = None
-            self._define(instance, uid, disks, volume.boot_definition(
-                uid, connector_info, boot['connection_info']))
-        else:
-            image_name, root = self._root_disk(context, instance, image_meta)
-            self._define(instance, uid, [root] + disks)
-        # Nova keeps the image's properties with the instance; volumes and
-        # interfaces attached later need the distribution.
-        instance.system_metadata.setdefault('image_os_distro', os_version)
-        try:
-            if boot is not None:
-                self._volumes.prepare_boot(uid, os_version,
-                                           boot['connection_info'],
-                                           connector_info)
-            for bdm in mappings:
-                if bdm is not boot:
-                    self._volumes.attach(uid, os_version,
-                                         bdm['connection_info'],
-                                         bdm['mount_device'], connector_info)
-            self._deploy(instance, uid, image_name, os_version,
-                         injected_files, network_info, admin_password)
-            with self._vifs_plugged(instance, network_info):
-                self._network.plug(uid, os_version, network_info,
-                                   hostname=instance.hostname)
-            if power_on:
-                self._guests.action(instance, 'start', state_after='on')
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                LOG.error('Spawn failed; deleting guest %s', uid,
-                          instance=instance)
-                self._remove(instance, uid, block_device_info,
-                             connector_info)
-
-    def _root_disk(self, context, instance, image_meta):
-        """The image in the connector's repository, and the root minidisk
-        that holds it in the [zvm] disk pool."""
-        name, disk_type, image_bytes = self._images.ensure(context,
-                                                           image_meta)
-        pool = self._config.disk_pool
-        if disk_type != pool.disk_type:
-            raise InstanceSetupError(
-                instance.uuid, f'image {image_meta.id} is a dump of an '
-                f'{disk_type} disk, and this host deploys to {pool} ([zvm] '
-                f'disk_pool)')
-        root_gb = image.root_gb(instance.flavor.root_gb, image_bytes,
-                                instance, disk_type)
-        return name, {'size': f'{root_gb}g', 'is_boot_disk': True,
-                      'disk_pool': str(pool)}
-
-    def _define(self, instance, uid, disks, boot_from=None):
-        """POST /guests (boot_from: the fields of a guest that IPLs from a
-        volume), marked as the instance's in its directory entry.  A userid
-        z/VM has already is refused without touching it, unless an
-        evacuation finds this instance's own guest, left by a failed
-        member of the SSI cluster: that one is taken over and made anew."""
-        body = dict(boot_from or {}, userid=uid, vcpus=instance.flavor.vcpus,
-                    memory=instance.flavor.memory_mb,
-                    comments=[guest.owner_mark(instance)])
-        body['disk_list'] = disks + body.get('disk_list', [])
-        if self._config.user_profile:
-            body['user_profile'] = self._config.user_profile
-        try:
-            self._connector.post('/guests', {'guest': body})
-        except client.ConnectorError as e:
-            if e.status != 409:
-                raise
-            if not self._take_over(instance, uid):
-                raise InstanceSetupError(
-                    instance.uuid, f'z/VM has a user {uid} already, which '
-                    f'is not this instance\'s; check instance_name_template '
-                    f'against the z/VM directory')
-            self._connector.post('/guests', {'guest': body})
-        self._guests.adopted(uid, instance.uuid)
-
-    def _take_over(self, instance, uid):
-        """During an evacuation, delete the guest of the instance that a
-        failed member left in the shared directory, so it can be made
-        anew here: only when its directory entry carries this instance's
-        mark (the guest of any other workload is never touched).  Cost:
-        one GET; then register_vm and DELETE."""
-        if instance.task_state != task_states.REBUILD_SPAWNING:
-            return False
-        try:
-            self._check_mark(instance, uid)
-        except InstanceSetupError:
-            return False
-        LOG.warning('Evacuation: taking over guest %s, which this instance '
-                    'left on another member of the SSI cluster', uid,
-                    instance=instance)
-        self._migrations.register(uid, _os_version(instance))
-        self._guests.adopted(uid)
-        self._guests.delete(instance)
-        return True
-
-    def _deploy(self, instance, uid, image_name, os_version, injected_files,
-                network_info, admin_password):
-        """The image onto 0100 (none when the guest boots from a volume),
-        the config drive into the reader."""
-        fileutils.ensure_tree(self._tmp_path)
-        drive = os.path.join(self._tmp_path, f'{instance.uuid}.iso')
-        try:
-            configdrive.build(instance, drive, injected_files, network_info,
-                              admin_password)
-            disk = ({'image': image_name, 'vdev': zvm_migration.ROOT_VDEV}
-                    if image_name
-                    else {'image': os_version, 'skipdiskcopy': True})
-            self._guests.action(
-                instance, 'deploy', transportfiles=drive,
-                remotehost=self._images.remote_host,
-                hostname=instance.hostname, **disk)
-        finally:
-            fileutils.delete_if_exists(drive)
-        instance.config_drive = 'True'
-
-    @contextlib.contextmanager
-    def _vifs_plugged(self, instance, network_info):
-        """Wait, as nova's libvirt driver does, for Neutron to report the
-        ports plugged once their NICs are coupled."""
-        timeout = CONF.vif_plugging_timeout
-        events = self._network.events(network_info or []) if timeout else []
-        try:
-            with self.virtapi.wait_for_instance_event(
-                    instance, events, timeout=timeout,
-                    error_callback=_vif_failed):
-                yield
-        except exception.InstanceEventTimeout:
-            LOG.warning('Neutron did not report the ports of %s plugged '
-                        'within %d s', instance.uuid, timeout,
-                        instance=instance)
-            if CONF.vif_plugging_is_fatal:
-                raise exception.VirtualInterfaceCreateException()
+        with build_step(instance):
+            self._builds.spawn(context, instance, image_meta, injected_files,
+                               admin_password, network_info,
+                               block_device_info, power_on)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
         """Delete our guest (CP logs it off first) after counting its
         volumes off its FCP devices and freeing them; one that is gone, or
-        not ours, is left alone.  The revert of a resize to another SSI
-        member destroys the instance on the destination: the guest is the
-        same one, so it is only logged off and given back."""
+        not ours, is left alone.  When the connector fails, the guest is
+        removed once it answers again (removal): Nova's delete completes,
+        as it does for instance files it cannot delete yet.  The revert of
+        a resize to another SSI member destroys the instance on the
+        destination: the guest is the same one, so it is only logged off
+        and given back."""
         uid = guest.userid(instance)
         if instance.task_state == task_states.RESIZE_REVERTING:
             if self._same_host(context, instance):
@@ -386,34 +248,7 @@ class ZVMDriver(driver.ComputeDriver):
                 self._migrations.release(uid)
                 self._guests.forgotten(uid)
             return
-        self._remove(instance, uid, block_device_info)
-
-    def _remove(self, instance, uid, block_device_info, connector_info=None):
-        """Our guest: its volumes counted off its FCP devices, the devices
-        freed, then the guest deleted.  One that is not ours (or gone) is
-        left alone, found out with one GET /guests at most."""
-        if not self.instance_exists(instance):
-            LOG.info('No guest %s of this host to delete', uid,
-                     instance=instance)
-            return
-        self._detach_all(instance, uid, block_device_info, connector_info)
-        self._volumes.release(uid)
-        self._guests.delete(instance)
-
-    def _detach_all(self, instance, uid, block_device_info,
-                    connector_info=None):
-        """Count the volumes off the guest's FCP devices (connector_info:
-        the guest's volume connector, if the caller has it already)."""
-        mappings = driver.block_device_info_get_mapping(block_device_info)
-        if not mappings:
-            return
-        connector_info = connector_info or self._volumes.connector(uid)
-        root = _boot_mapping(block_device_info)
-        for bdm in mappings:
-            self._volumes.detach(
-                uid, _os_version(instance), bdm['connection_info'],
-                bdm['mount_device'], connector_info,
-                is_root_volume=bdm is root, connections_only=True)
+        self._removal.instance_or_later(instance, uid, block_device_info)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,
@@ -472,7 +307,7 @@ class ZVMDriver(driver.ComputeDriver):
     def attach_volume(self, context, connection_info, instance, mountpoint,
                       disk_bus=None, device_type=None, encryption=None):
         uid = self._guests.owned(instance)
-        self._volumes.attach(uid, _os_version(instance), connection_info,
+        self._volumes.attach(uid, guest.os_version(instance), connection_info,
                              mountpoint, self._volumes.connector(uid))
 
     def detach_volume(self, context, connection_info, instance, mountpoint,
@@ -481,7 +316,7 @@ class ZVMDriver(driver.ComputeDriver):
             uid = self._guests.owned(instance)
         except exception.InstanceNotFound:
             return      # gone with its guest
-        self._volumes.detach(uid, _os_version(instance), connection_info,
+        self._volumes.detach(uid, guest.os_version(instance), connection_info,
                              mountpoint, self._volumes.connector(uid))
 
     # -- live migration between SSI members (VMRELOCATE) ------------------
@@ -550,19 +385,12 @@ class ZVMDriver(driver.ComputeDriver):
         connector: only a guest marked as the instance's, never another
         workload's of that name.  Cost: one GET, one register_vm."""
         uid = guest.userid(instance)
-        self._check_mark(instance, uid)
+        self._guests.check_mark(instance, uid)
         self._migrations.register(
-            uid, _os_version(instance),
+            uid, guest.os_version(instance),
             [(vif['address'], vif['id']) for vif in network_info or []])
         self._guests.adopted(uid, instance.uuid)
         self._guests.record(uid, state)
-
-    def _check_mark(self, instance, uid):
-        entry = self._connector.get(f'/guests/{uid}/user_direct')
-        if guest.marked_uuid(entry['user_direct']) != instance.uuid:
-            raise InstanceSetupError(
-                instance.uuid, f'z/VM user {uid} is not marked as this '
-                f'instance\'s guest; it is left alone')
 
     # -- resize (cold; to this member or another of the SSI cluster) -------
 
@@ -611,7 +439,7 @@ class ZVMDriver(driver.ComputeDriver):
         if zvm_migration.root_grows(old, new):
             self._migrations.grow_root(
                 self._guests.owned(instance), old.root_gb, new.root_gb,
-                str(self._config.disk_pool), _root_backup(instance))
+                str(self._config.disk_pool), _root_backup(migration))
         self._apply_flavor(instance, power_on)
 
     def confirm_migration(self, context, migration, instance, network_info):
@@ -622,7 +450,7 @@ class ZVMDriver(driver.ComputeDriver):
             self._migrations.release(uid)
             self._guests.forgotten(uid)
         else:
-            self._images.delete(_root_backup(instance))
+            self._removal.image_or_later(instance, _root_backup(migration))
 
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,
@@ -630,7 +458,7 @@ class ZVMDriver(driver.ComputeDriver):
         # The compute manager has put the old flavor back on the instance.
         if not self.instance_exists(instance):
             self._adopt(instance, network_info, 'off')
-        backup = _root_backup(instance)
+        backup = _root_backup(migration)
         if self._images.exists(backup):
             # The root disk grew: the one from before the resize again.
             self.power_off(instance)
@@ -664,11 +492,11 @@ class ZVMDriver(driver.ComputeDriver):
 
     def attach_interface(self, context, instance, image_meta, vif):
         self._network.attach(self._guests.owned(instance),
-                             _os_version(instance), vif)
+                             guest.os_version(instance), vif)
 
     def detach_interface(self, context, instance, vif):
         self._network.detach(self._guests.owned(instance),
-                             _os_version(instance), vif)
+                             guest.os_version(instance), vif)
 
     # -- images and consoles ---------------------------------------------
 

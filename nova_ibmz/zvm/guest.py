@@ -29,6 +29,7 @@ from nova import exception
 from oslo_log import log as logging
 
 from nova_ibmz.common.exception import ConfigurationError
+from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.conf import CONF
 from nova_ibmz.zvm.client import ConnectorNotFound
 
@@ -101,6 +102,12 @@ def marked_uuid(directory_entry):
                 None)
 
 
+def os_version(instance):
+    """The os_distro of the image the instance was built from, which Nova
+    keeps with the instance."""
+    return instance.system_metadata.get('image_os_distro')
+
+
 def is_paused(instance):
     return (instance.obj_attr_is_set('system_metadata') and
             instance.system_metadata.get(PAUSED_KEY) == 'True')
@@ -166,6 +173,15 @@ class Guests:
                 uid not in self.owned_userids(fresh=True):
             raise exception.InstanceNotFound(instance_id=instance.uuid)
         return uid
+
+    def check_mark(self, instance, uid):
+        """Refuse uid unless its directory entry carries the instance's
+        mark.  Cost: one GET .../user_direct."""
+        entry = self._connector.get(f'/guests/{uid}/user_direct')
+        if marked_uuid(entry['user_direct']) != instance.uuid:
+            raise InstanceSetupError(
+                instance.uuid, f'z/VM user {uid} is not marked as this '
+                f'instance\'s guest; it is left alone')
 
     def adopted(self, uid, instance_uuid=None):
         """A guest we just made (or registered) is ours."""
@@ -245,16 +261,10 @@ class Guests:
             self.record(uid, state_after)
         return output
 
-    def delete(self, instance):
-        """Log off and delete our guest with its minidisks and NICs; a
-        guest that is not ours (or gone) is left alone.  Cost: one DELETE
-        (which logs the guest off), none if it is not ours."""
-        try:
-            uid = self.owned(instance)
-        except exception.InstanceNotFound:
-            LOG.info('No guest %s of this host to delete', userid(instance),
-                     instance=instance)
-            return
+    def delete(self, uid):
+        """Log off and delete guest uid with its minidisks and NICs; gone
+        is fine.  The caller has made sure it is ours.  Cost: one DELETE
+        (which logs the guest off)."""
         try:
             self._connector.delete(f'/guests/{uid}')
         except ConnectorNotFound:

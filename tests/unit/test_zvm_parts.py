@@ -592,7 +592,8 @@ def test_evacuation_takes_over_the_instances_guest(sim, driver,
     with sim.model.lock:
         sim.model.guest('OS000001').comments = [
             guest.owner_mark(inst).upper()]
-    driver._define(inst, 'OS000001', [{'size': '1g', 'is_boot_disk': True}])
+    driver._builds._define(inst, 'OS000001',
+                           [{'size': '1g', 'is_boot_disk': True}])
     new = sim.model.guest('OS000001')
     assert [d.units for d in new.disks.values()] == [1457]   # 1g, anew
     assert sim.member.registry == ['OS000001']
@@ -607,8 +608,8 @@ def test_evacuation_never_takes_another_workloads_guest(sim, driver,
     add_guest(sim.model, 'OS000001', managed=False, state='off')
     before = sim.model.to_json()
     with pytest.raises(InstanceSetupError) as e:
-        driver._define(inst, 'OS000001',
-                       [{'size': '1g', 'is_boot_disk': True}])
+        driver._builds._define(inst, 'OS000001',
+                               [{'size': '1g', 'is_boot_disk': True}])
     assert 'OS000001' in str(e.value)
     assert sim.model.to_json() == before
     assert driver.list_instance_uuids() == []
@@ -654,7 +655,7 @@ def test_spawn_waits_for_the_ports_neutron_reports_down(
     try:
         virtapi = RecordingVirtAPI(outcome)
         driver = connector.driver(virtapi)
-        plugged = driver._vifs_plugged(instance(1), ports(False, True))
+        plugged = driver._builds._vifs_plugged(instance(1), ports(False, True))
         if raised:
             with pytest.raises(raised):
                 with plugged:

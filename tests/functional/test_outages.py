@@ -1,0 +1,225 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""The HMC or the Cloud Connector goes away in the middle of an operation,
+through Nova: right after the partition or guest exists during a spawn,
+and during a destroy.
+
+The build ends in ERROR with the hypervisor's failure in its fault (the
+delete completes); what the driver could not remove stays while the
+hypervisor is away, and is gone after one run of Nova's resource audit
+once it answers again, or at the next start of nova-compute.  The next
+boot works.  Foreign partitions and guests, and another host's
+partition, are untouched throughout (the clouds' own checks and ours).
+"""
+
+import re
+import uuid
+
+from nova_ibmz.dpm import partition
+from nova_ibmz.sim.zvm import faults
+from tests import connector
+from tests.functional import dpm_cloud
+from tests.functional import zvm_cloud
+from tests import hmc
+
+# The outage lasts until the test ends it.
+FOREVER = 3600
+
+
+class DPMOutageTest(dpm_cloud.DPMCloud):
+
+    OTHER_HOST = 'dpm-subset-2'
+
+    def setUp(self):
+        # One repeat of a lost request, after 1 s, keeps these tests short.
+        self.flags(hmc_retries=1, group='dpm')
+        super().setUp()
+        self.controls = dpm_cloud.hmc_controls()
+        self.addCleanup(self.controls.call, 'DELETE', '/faults')
+        # A partition of another compute host on the same CPC.
+        self.other = str(uuid.uuid4())
+        hmc.add_partition(self.OTHER_HOST, self.other, 'other-vm')
+        self.addCleanup(self._assert_other_host_untouched)
+
+    def _assert_other_host_untouched(self):
+        part = hmc.find_partition(self.other, host=self.OTHER_HOST)
+        self.assertEqual('active', part.properties['status'])
+
+    def _ours(self):
+        """Names of this host's partitions, and of the NICs and HBAs the
+        HMC holds (other workloads have none)."""
+        with hmc.server().sim.lock:
+            names = [p.name for p in hmc.faked_cpc().partitions.list()
+                     if p.name.startswith(f'OpenStack-{dpm_cloud.HOST}-')]
+            devices = [uri for uri in hmc.server().sim.hmc.all_resources
+                       if '/nics/' in uri or '/hbas/' in uri]
+        return names, devices
+
+    def _outage_from(self, method, path):
+        self.controls.fault(method=method, path=path, times=1,
+                            outage_s=FOREVER)
+
+    def _end_outage(self):
+        self.controls.call('DELETE', '/faults')
+
+    def _boot_fails_with_the_partition_left(self):
+        self._outage_from('POST', r'/nics$')
+        server = self._wait_for_state_change(self._boot(), 'ERROR')
+        self.assertRegex(server['fault']['message'],
+                         f'^Build of instance {server["id"]} aborted: '
+                         r'HMC 127\.0\.0\.1:\d+: creating NIC '
+                         r'OpenStack_Port_\S+ of OpenStack-dpm-subset-1-'
+                         f'{server["id"]} failed: ')
+        self.assertEqual(
+            [partition.partition_name(dpm_cloud.HOST, server['id'])],
+            self._ours()[0])
+        return server
+
+    def _next_boot_works(self):
+        server = self._wait_for_state_change(self._boot(), 'ACTIVE')
+        self.assertEqual('active', self._status(server))
+        self._delete_server(server)
+        self.assertEqual(([], []), self._ours())
+
+    def test_outage_in_spawn(self):
+        server = self._boot_fails_with_the_partition_left()
+        self._run_periodics()          # the HMC is still away: kept
+        self.assertEqual(1, len(self._ours()[0]))
+        self._end_outage()
+        self._run_periodics()
+        self.assertEqual(([], []), self._ours())
+        self._delete_server(server)
+        self._next_boot_works()
+
+    def test_outage_in_spawn_then_restart(self):
+        self._boot_fails_with_the_partition_left()
+        self.compute.stop()
+        self._end_outage()
+        self.compute = self.restart_compute_service(
+            self.compute, keep_hypervisor_state=False)
+        self.assertEqual(([], []), self._ours())
+        self._next_boot_works()
+
+    def test_outage_in_destroy(self):
+        server = self._wait_for_state_change(self._boot(), 'ACTIVE')
+        self._outage_from('POST', r'/operations/stop$')
+        self._delete_server(server)        # Nova's delete completes
+        self.assertEqual(1, len(self._ours()[0]))
+        self._end_outage()
+        self._run_periodics()
+        self.assertEqual(([], []), self._ours())
+        self._next_boot_works()
+
+    def test_a_boot_volume_for_another_hypervisor_is_refused(self):
+        """The filters keep a z/VM volume off DPM hosts; an admin who forces
+        the host gets the property named, and nothing is made."""
+        volume = self.cinder.add_volume('zvm-root', 10, {
+            'os_distro': 'rhel8.6', 'hypervisor_type': 'zvm'})
+        server = self._build_server(
+            networks=[{'port': p} for p in dpm_cloud.PORTS],
+            flavor_id=self._dpm_flavor(), az=f'nova:{dpm_cloud.HOST}')
+        server.pop('imageRef')
+        server['block_device_mapping_v2'] = [{
+            'boot_index': 0, 'uuid': volume, 'source_type': 'volume',
+            'destination_type': 'volume'}]
+        server = self._wait_for_state_change(
+            self.api.post_server({'server': server}), 'ERROR')
+        self.assertIn("image property hypervisor_type is 'zvm'",
+                      server['fault']['message'])
+        self.assertEqual(([], []), self._ours())
+
+
+class ZVMOutageTest(zvm_cloud.ZVMCloud):
+
+    def setUp(self):
+        # One repeat of a lost request, after 1 s, keeps these tests short.
+        self.flags(connector_retries=1, group='zvm')
+        super().setUp()
+        self.addCleanup(self._end_outage)
+
+    def _outage_from(self, method, path):
+        with self.sim.model.lock:
+            self.sim.model.faults.add(faults.parse_rule({
+                'method': method, 'path': path, 'times': 1,
+                'outage_s': FOREVER}))
+
+    def _end_outage(self):
+        with self.sim.model.lock:
+            self.sim.model.faults.clear()
+
+    def _ours(self):
+        """The guests of the directory that are not the foreign ones."""
+        foreign = {userid for userid, _, _ in zvm_cloud.FOREIGN}
+        with self.sim.model.lock:
+            return sorted(set(self.sim.model.guests) - foreign)
+
+    def _boot_fails_with_the_guest_left(self):
+        self._outage_from('POST', r'^/guests/[^/]+/action$')    # deploy
+        server = self._create_server(
+            image_uuid=self.image, flavor_id=self.flavor, host='zvm-1',
+            networks=[{'uuid': self.neutron.network_1['id']}],
+            expected_state='ERROR')
+        userid = server['OS-EXT-SRV-ATTR:instance_name'].upper()
+        self.assertRegex(server['fault']['message'],
+                         f'^Build of instance {server["id"]} aborted: '
+                         r'http://127\.0\.0\.1:\d+: POST '
+                         f'/guests/{userid}/action failed: ')
+        self.assertEqual([userid], self._ours())
+        return server
+
+    def _next_boot_works(self):
+        server = self._wait_for_state_change(self._boot(), 'ACTIVE')
+        self._delete_server(server)
+        self._assert_nothing_left()
+
+    def test_outage_in_spawn(self):
+        server = self._boot_fails_with_the_guest_left()
+        self._run_periodics()          # the connector is still away: kept
+        self.assertEqual(1, len(self._ours()))
+        self._end_outage()
+        self._run_periodics()
+        self._assert_nothing_left()
+        self._delete_server(server)
+        self._next_boot_works()
+
+    def test_outage_in_spawn_then_restart(self):
+        self._boot_fails_with_the_guest_left()
+        compute = self.computes['zvm-1']
+        compute.stop()
+        self._end_outage()
+        # A new driver, with zvm-1's configuration.
+        self.flags(group='zvm', cloud_connector_url=self.sim.url,
+                   image_tmp_path=str(connector.COMPUTE_TMP / 'zvm-1'))
+        self.restart_compute_service(compute, keep_hypervisor_state=False)
+        self._assert_nothing_left()
+        self._next_boot_works()
+
+    def test_outage_in_destroy(self):
+        server = self._wait_for_state_change(self._boot(), 'ACTIVE')
+        self._outage_from('DELETE', r'^/guests/OS[0-9A-F]+$')
+        self._delete_server(server)        # Nova's delete completes
+        self.assertEqual(1, len(self._ours()))
+        self._end_outage()
+        self._run_periodics()
+        self._assert_nothing_left()
+        self._next_boot_works()
+
+    def test_an_image_for_another_hypervisor_is_refused(self):
+        """The filters keep a DPM image off z/VM hosts; an admin who forces
+        the host gets the property named, and nothing is made."""
+        image = self.glance.create(None, {
+            'name': 'dpm-image', 'status': 'active', 'disk_format': 'raw',
+            'container_format': 'bare', 'size': 1024,
+            'properties': {'hypervisor_type': 'prsm',
+                           'architecture': 's390x'}})['id']
+        server = self._create_server(
+            image_uuid=image, flavor_id=self.flavor, az='nova:zvm-1',
+            networks=[{'uuid': self.neutron.network_1['id']}],
+            expected_state='ERROR')
+        self.assertIn("image property hypervisor_type is 'prsm'",
+                      server['fault']['message'])
+        self.assertEqual([], self._ours())
+        self.assertFalse([r for r in self.sim.log.since()
+                          if re.match(r'^/guests$|^/images', r['path']) and
+                          r['method'] == 'POST'])
