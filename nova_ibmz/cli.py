@@ -150,20 +150,30 @@ def _parser():
 
 def _sandbox(parser, args):
     from nova_ibmz.sandbox import run
-    with _state_dir(args, 'sandbox') as state_dir:
-        code = run.run(args.port, state_dir, demo=args.demo)
+    api = _listen(parser, run.listen, args.port)
+    with _state_dir(parser, args, 'sandbox') as state_dir:
+        code = run.run(api, state_dir, demo=args.demo)
     run.leave(code)
 
 
 # -- what both simulators' commands share --------------------------------
 
 @contextlib.contextmanager
-def _state_dir(args, simulator):
-    """--state-dir, made if needed, or a temporary directory removed at
-    the end: without --state-dir nothing outlives the process."""
+def _state_dir(parser, args, simulator):
+    """--state-dir as an absolute path, made if needed, or a temporary
+    directory removed at the end: without --state-dir nothing outlives the
+    process.  Absolute, because the files written there name paths in it
+    for readers in other working directories.  A directory that cannot be
+    made or written is a usage error naming it."""
     if args.state_dir:
-        args.state_dir.mkdir(parents=True, exist_ok=True)
-        yield args.state_dir
+        state_dir = args.state_dir.resolve()
+        try:
+            state_dir.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=state_dir).close()
+        except OSError as e:
+            parser.error(f'--state-dir: cannot write to {args.state_dir}: '
+                         f'{e.strerror or e}')
+        yield state_dir
         return
     temporary = pathlib.Path(
         tempfile.mkdtemp(prefix=f'nova-ibmz-{simulator}-sim-'))
@@ -216,7 +226,7 @@ def _sim_hmc(parser, args):
     if not topology.is_file():
         parser.error(f'--topology: {args.topology!r} is neither a shipped '
                      'topology nor a file')
-    with _state_dir(args, 'hmc') as state_dir:
+    with _state_dir(parser, args, 'hmc') as state_dir:
         certs = tls.ensure(state_dir, 'nova-ibmz HMC simulator')
         sim = hmc_model.Simulator(
             topology, job_seconds,
@@ -258,7 +268,7 @@ def _sim_zvm(parser, args):
     if args.port and last_port > 65535:
         parser.error(f'--port: {args.members} members need ports '
                      f'{args.port} to {last_port}')
-    with _state_dir(args, 'zvm') as state_dir:
+    with _state_dir(parser, args, 'zvm') as state_dir:
         cluster = _zvm_cluster(parser, args, state_dir)
         certs = (tls.ensure(state_dir, 'nova-ibmz Cloud Connector simulator')
                  if args.tls else None)

@@ -2,13 +2,16 @@
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """The read side of the sandbox's Glance, Neutron and Cinder over HTTP,
-and Keystone's version document: enough for the stock `openstack` client
-and openstacksdk to find images, networks and volumes by name.
+Keystone's tokens and catalog (identity.py), Placement, and the count of
+the drivers' requests: enough for the stock `openstack` client and
+openstacksdk to find images, networks and volumes by name and to show
+resource providers.
 
 The stand-ins themselves live in Nova's process (services.py), so these
 answers are read straight from them: a list and a show per resource, in
 the shape and under the paths the real services use.  Anything else gets
 404; changes go through Nova's API, as a server's ports and volumes do.
+Placement is the real one, which Nova's compute services use too.
 """
 
 import datetime
@@ -17,15 +20,28 @@ import json
 import re
 from urllib import parse
 
+import requests
+
+from nova_ibmz.sandbox import identity
+
 # service prefix -> (version id, path of that version)
 VERSIONS = {'identity': ('v3.14', 'v3'), 'image': ('v2.16', 'v2'),
             'network': ('v2.0', 'v2.0'), 'volume': ('v3.0', 'v3')}
 VOLUME_MICROVERSION = '3.70'
+TOKENS = '/identity/v3/auth/tokens'
+# The requests the drivers sent the simulators, by cause (traffic.py).
+REQUESTS = '/_sandbox/requests'
+# What a placement request and answer carry beyond the body.
+PLACEMENT_HEADERS = ('Accept', 'Content-Type', 'OpenStack-API-Version')
+PLACEMENT_ANSWER_HEADERS = ('Content-Type', 'OpenStack-API-Version', 'Vary',
+                            'Location', 'Last-Modified', 'Cache-Control')
 
 
 class Catalog:
     """A WSGI app answering under /identity, /image, /network and /volume
-    from cloud's stand-ins, and passing every other path to app (Nova)."""
+    from cloud's stand-ins, under /placement from its placement, at
+    REQUESTS from its traffic count, and passing every other path to app
+    (Nova)."""
 
     def __init__(self, cloud, app):
         self.cloud = cloud
@@ -46,12 +62,19 @@ class Catalog:
 
     def __call__(self, environ, start_response):
         path = environ.get('PATH_INFO', '').rstrip('/') or '/'
+        method = environ['REQUEST_METHOD']
         service = path.split('/')[1]
+        if path == REQUESTS:
+            return _reply(start_response, 200, self.cloud.traffic.counts())
+        if service == 'placement':
+            return self._placement(environ, start_response)
         if service not in VERSIONS:
             return self.app(environ, start_response)
         base = _base_url(environ)
         query = dict(parse.parse_qsl(environ.get('QUERY_STRING', '')))
-        if environ['REQUEST_METHOD'] != 'GET':
+        if (method, path) == ('POST', TOKENS):
+            return self._token(environ, start_response, base)
+        if method != 'GET':
             return _reply(start_response, 405, {'error': 'read only'})
         if path == f'/{service}':
             return _reply(start_response, 200, _versions(service, base))
@@ -64,6 +87,43 @@ class Catalog:
                 status, body = answer(query, *match.groups())
                 return _reply(start_response, status, body)
         return _reply(start_response, 404, {'error': f'no {path}'})
+
+    # -- Keystone and Placement ------------------------------------------
+
+    def _token(self, environ, start_response, base):
+        try:
+            request = json.loads(_body(environ) or b'{}')
+        except ValueError as e:
+            return _reply(start_response, 400, {'error': {
+                'code': 400, 'message': f'the body is not JSON: {e}'}})
+        token_id, body = identity.issue(base, self.cloud.project_id,
+                                        request)
+        return _reply(start_response, 201, body,
+                      [('X-Subject-Token', token_id)])
+
+    def _placement(self, environ, start_response):
+        """The request, sent on to the cloud's placement (served in this
+        process, under the address nova's compute services use) as the
+        admin, and its answer."""
+        fixture = self.cloud.placement.fixture
+        url = fixture.endpoint + environ.get('PATH_INFO', '').removeprefix(
+            '/placement')
+        if environ.get('QUERY_STRING'):
+            url += f'?{environ["QUERY_STRING"]}'
+        headers = {name: environ[key] for name, key in (
+            (n, 'HTTP_' + n.upper().replace('-', '_'))
+            for n in PLACEMENT_HEADERS) if key in environ}
+        if environ.get('CONTENT_TYPE'):
+            headers['Content-Type'] = environ['CONTENT_TYPE']
+        headers['X-Auth-Token'] = fixture.token
+        answer = requests.request(environ['REQUEST_METHOD'], url,
+                                  headers=headers, data=_body(environ),
+                                  timeout=60)
+        start_response(f'{answer.status_code} {answer.reason}', [
+            (name, answer.headers[name]) for name in PLACEMENT_ANSWER_HEADERS
+            if name in answer.headers] + [
+            ('Content-Length', str(len(answer.content)))])
+        return [answer.content]
 
     # -- Glance ----------------------------------------------------------
 
@@ -182,9 +242,14 @@ def _base_url(environ):
     return f'{environ["wsgi.url_scheme"]}://{environ["HTTP_HOST"]}'
 
 
-def _reply(start_response, status, body):
+def _body(environ):
+    return environ['wsgi.input'].read(int(environ.get('CONTENT_LENGTH')
+                                          or 0))
+
+
+def _reply(start_response, status, body, headers=()):
     data = json.dumps(body).encode()
     start_response(f'{status} {http.HTTPStatus(status).phrase}', [
         ('Content-Type', 'application/json'),
-        ('Content-Length', str(len(data)))])
+        ('Content-Length', str(len(data))), *headers])
     return [data]

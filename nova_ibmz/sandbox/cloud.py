@@ -8,7 +8,8 @@ nova wheel) runs the real API, conductor, scheduler, placement and compute
 services in one process, with in-memory stand-ins for Glance, Neutron and
 Cinder and an in-memory database.  Cloud is one such harness instance,
 set up by hand instead of by a test runner: three compute services whose
-drivers point at the simulators, and the API served on a TCP port.
+drivers point at the simulators, and the API's WSGI application for
+run.py to serve on a TCP port.
 
 This leans on nova's test classes, which may change between nova
 releases: pyproject pins nova's major version, and this package (this
@@ -18,15 +19,13 @@ module and services.py) is the only place in nova_ibmz that uses them.
 import io
 import logging
 import os
-import socketserver
 import sys
-import threading
-from wsgiref import simple_server
 
 import fixtures
 # nova.api.wsgi uses webob.dec without importing it: first.
 import webob.dec  # noqa: F401,I100
 from nova.api import wsgi as nova_wsgi  # noqa: I100
+from nova.compute import manager as compute_manager
 import nova.conf as nova_conf
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.functional import integrated_helpers
@@ -36,6 +35,7 @@ from nova_ibmz import conf
 from nova_ibmz.sandbox import seed
 from nova_ibmz.sandbox import services
 from nova_ibmz.sandbox import simulators
+from nova_ibmz.sandbox import traffic
 from nova_ibmz.sim.zvm import images as zvm_images
 
 # The root file system of the image, as a z/VM disk dump (3338 cylinders:
@@ -45,19 +45,25 @@ LOG_FORMAT = '%(asctime)s %(levelname)s [%(name)s] %(message)s'
 
 
 class Cloud(integrated_helpers._IntegratedTestBase):
-    """Nova with the sandbox's three compute hosts; start(), then
-    serve()."""
+    """Nova with the sandbox's three compute hosts; start(), then serve
+    app()."""
 
     ADMIN_API = True
+    # The project of every caller (the API's default one, see app()).
+    project_id = nova_fixtures.PROJECT_ID
     microversion = 'latest'
     # Casts stay casts: the API answers before a server is built, as in a
     # real cloud.
     CAST_AS_CALL = False
 
-    def __init__(self, sims, log_file):
+    def __init__(self, sims, log_file, periodic_seconds=None):
+        """periodic_seconds: run Nova's periodic tasks, the resource audit
+        and the power-state sync that often (None: none run, as in Nova's
+        functional tests)."""
         super().__init__('_not_a_test')
         self.sims = sims
         self.log_file = log_file
+        self.periodic_seconds = periodic_seconds
 
     def _not_a_test(self):
         """testtools wants a method name; the sandbox runs none."""
@@ -90,8 +96,33 @@ class Cloud(integrated_helpers._IntegratedTestBase):
         self.flags(allow_resize_to_same_host=True)
         # The mainframe's capacity limits a sandbox user, not quotas.
         self.flags(instances=-1, cores=-1, ram=-1, group='quota')
+        if self.periodic_seconds:
+            self._enable_periodic_tasks(self.periodic_seconds)
+        self.traffic = self.useFixture(traffic.Traffic(
+            {name: url for name, (url, _) in
+             self.sims.request_logs().items()}))
         super().setUp()
         self._seed()
+
+    def _enable_periodic_tasks(self, seconds):
+        """Every service's periodic tasks, which nova's harness turns off:
+        at nova's default intervals, except the compute services' resource
+        audit (update_available_resource, where the drivers'
+        get_available_resource runs; 60 s by default) and power-state
+        sync (600 s), every `seconds`, so that a change made behind Nova's
+        back shows soon.  No random delay before the first run
+        (periodic_fuzzy_delay): it spreads many hosts' load, and here they
+        share one process, as do the workers of each host's resource audit
+        (one each).  Nova reads the intervals when it defines the tasks,
+        so the compute manager's table of them is patched."""
+        self.flags(periodic_enable=True, periodic_fuzzy_delay=0)
+        self.flags(update_resources_max_workers=len(
+            self.sims.host_options()), group='compute')
+        spacing = compute_manager.ComputeManager._periodic_spacing
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.manager.ComputeManager._periodic_spacing',
+            dict(spacing, update_available_resource=seconds,
+                 _sync_power_states=seconds)))
 
     def _seed(self):
         """What a user needs to boot servers: flavors, an image, boot and
@@ -99,13 +130,15 @@ class Cloud(integrated_helpers._IntegratedTestBase):
         images are x86 test images: the sandbox shows only its own."""
         self.glance.images.clear()
         for name, (vcpus, memory_mb, disk_gb) in seed.FLAVORS.items():
-            self._create_flavor(name=name, vcpu=vcpus, memory_mb=memory_mb,
+            self._create_flavor(id=seed.stable_id(f'flavor-{name}'),
+                                name=name, vcpu=vcpus, memory_mb=memory_mb,
                                 disk=disk_gb, ephemeral=0)
         self.cinder.add_volume(seed.BOOT_VOLUME, seed.BOOT_VOLUME_GB,
                                seed.BOOT_VOLUME_METADATA)
         for name in seed.DATA_VOLUMES:
             self.cinder.add_volume(name, 1)
-        image = {'name': seed.IMAGE_NAME, 'status': 'active',
+        image = {'id': seed.IMAGE_ID, 'name': seed.IMAGE_NAME,
+                 'status': 'active',
                  'disk_format': 'raw', 'container_format': 'bare',
                  'size': len(IMAGE_DATA), 'visibility': 'public',
                  'properties': {'os_distro': seed.OS_DISTRO,
@@ -151,7 +184,7 @@ class Cloud(integrated_helpers._IntegratedTestBase):
         the admin as the default caller (the stand-in auth wants its
         headers)."""
         return _admin_by_default(nova_wsgi.Loader().load_app('osapi_compute'),
-                                 nova_fixtures.PROJECT_ID)
+                                 self.project_id)
 
 
 def _current_cell_database(cell_databases, context):
@@ -241,24 +274,3 @@ def _admin_by_default(app, project_id):
         environ.setdefault('HTTP_X_ROLES', 'admin,member,reader')
         return app(environ, start_response)
     return with_caller
-
-
-class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(simple_server.WSGIRequestHandler):
-    def log_message(self, format, *args):
-        self.server.request_logger(format % args)
-
-
-def serve(app, port, request_logger=lambda line: None):
-    """The WSGI app on 127.0.0.1:port (0: a free one), in a thread.
-    Returns the server; its server_port is the port."""
-    server = simple_server.make_server('127.0.0.1', port, app,
-                                       server_class=_Server,
-                                       handler_class=_QuietHandler)
-    server.request_logger = request_logger
-    threading.Thread(target=server.serve_forever, daemon=True,
-                     name='nova-ibmz-sandbox-api').start()
-    return server

@@ -6,14 +6,16 @@ against a running sandbox (`nova-ibmz sandbox --demo` runs it).
 
 It is an ordinary API client: openstacksdk with the sandbox's clouds.yaml.
 Each step prints a progress line; at the end a table shows the step, the
-compute host, the seconds it took, its result, and how many requests it
-caused on the HMC and on the Cloud Connectors, read from the simulators'
-request logs (Nova's periodic tasks are off in the sandbox, so the counts
-are the step's own).  The exit code is 1 if any step failed.  A failed
-step does not stop the tour: steps about a server that could not be
-created are skipped, and every server is deleted at the end.
+compute host, the seconds it took, its result, and the requests the
+drivers sent the HMC and the Cloud Connectors meanwhile: the step's own,
+and apart from them those of Nova's periodic tasks, which run all along
+(the sandbox counts them by cause as the drivers send them, see
+nova_ibmz/sandbox/traffic.py).  The exit code is 1 if any step failed.  A
+failed step does not stop the tour: steps about a server that could not
+be created are skipped, and every server is deleted at the end.
 """
 
+import collections
 import json
 import pathlib
 import sys
@@ -26,6 +28,10 @@ from nova_ibmz.sandbox import seed
 
 TIMEOUT = 180           # seconds for any one wait
 KINDS = ('HMC', 'z/VM')  # the simulators whose requests a step counts
+CAUSES = ('operation', 'periodic')
+# (kind, cause) in the table's order: the steps' own, then the periodic.
+NO_REQUESTS = dict.fromkeys(
+    ((kind, cause) for cause in CAUSES for kind in KINDS), 0)
 
 
 class StepFailed(Exception):
@@ -33,33 +39,28 @@ class StepFailed(Exception):
 
 
 class RequestCounter:
-    """Requests on each simulator since the last mark()."""
+    """Requests the drivers sent each kind of simulator since the last
+    mark(), by cause, read from the sandbox's count at url."""
 
-    def __init__(self, request_logs):
-        self.logs = request_logs        # name: (url, CA file or None)
-        self.seen = {name: self._last_seq(name) for name in self.logs}
+    def __init__(self, url):
+        self.url = url
+        self.seen = self._read()
 
-    def _entries(self, name, since):
-        url, ca_file = self.logs[name]
-        answer = requests.get(f'{url}/_sim/requests',
-                              params={'since': since},
-                              verify=ca_file or True, timeout=30)
+    def _read(self):
+        answer = requests.get(self.url, timeout=30)
         answer.raise_for_status()
-        return answer.json()['requests']
-
-    def _last_seq(self, name):
-        entries = self._entries(name, 0)
-        return entries[-1]['seq'] if entries else 0
+        counts = collections.Counter()
+        for name, by_cause in answer.json().items():
+            for cause, count in by_cause.items():
+                counts['HMC' if name == 'hmc' else 'z/VM', cause] += count
+        return counts
 
     def mark(self):
-        """{'HMC': n, 'z/VM': n} since the previous mark."""
-        counts = dict.fromkeys(KINDS, 0)
-        for name in self.logs:
-            entries = self._entries(name, self.seen[name])
-            if entries:
-                self.seen[name] = entries[-1]['seq']
-            counts['HMC' if name == 'hmc' else 'z/VM'] += len(entries)
-        return counts
+        """{(kind, cause): n} since the previous mark."""
+        now = self._read()
+        made = {key: now[key] - self.seen[key] for key in NO_REQUESTS}
+        self.seen = now
+        return made
 
 
 class Tour:
@@ -77,7 +78,7 @@ class Tour:
         if creates) and record its row."""
         if label and not creates and label not in self.servers:
             self._row(title, '-', 0.0, f'skipped (no {label} server)',
-                      dict.fromkeys(KINDS, 0))
+                      NO_REQUESTS)
             return
         self.counter.mark()
         started = time.monotonic()
@@ -94,8 +95,9 @@ class Tour:
     def _row(self, title, host, seconds, result, requests_made):
         self.rows.append((title, host, seconds, result, requests_made))
         print(f'{"ok " if result == "ok" else "!! "}{title}: {result} '
-              f'({seconds:.1f} s on {host}; HMC {requests_made["HMC"]}, '
-              f'z/VM {requests_made["z/VM"]} requests)', flush=True)
+              f'({seconds:.1f} s on {host}; requests: '
+              f'{_requests(requests_made, "operation")}, periodic tasks '
+              f'{_requests(requests_made, "periodic")})', flush=True)
 
     def host_of(self, label):
         server = self.servers.get(label)
@@ -134,6 +136,10 @@ class Tour:
         self.conn.block_storage.wait_for_status(
             volume, status=status, failures=['error'], interval=0.5,
             wait=TIMEOUT)
+
+
+def _requests(made, cause):
+    return ', '.join(f'{kind} {made[kind, cause]}' for kind in KINDS)
 
 
 def _one_line(error):
@@ -267,9 +273,13 @@ def tour(conn, counter):
 
 
 def table(rows):
-    head = ('step', 'host', 'seconds', 'result', 'HMC req', 'z/VM req')
-    lines = [(title, host, f'{seconds:.1f}', result, str(made['HMC']),
-              str(made['z/VM']))
+    """The steps, with the requests of each on the HMC and the Cloud
+    Connectors ('req') and those of Nova's periodic tasks meanwhile
+    ('periodic')."""
+    head = ('step', 'host', 'seconds', 'result', 'HMC req', 'z/VM req',
+            'HMC periodic', 'z/VM periodic')
+    lines = [(title, host, f'{seconds:.1f}', result,
+              *(str(made[key]) for key in NO_REQUESTS))
              for title, host, seconds, result, made in rows]
     widths = [max(len(r[i]) for r in [head, *lines])
               for i in range(len(head))]
@@ -300,8 +310,7 @@ def main(argv=None):
     endpoints = json.loads(
         (pathlib.Path(args[0]) / 'sandbox.json').read_text())
     conn = connect(endpoints['clouds_yaml'], endpoints['cloud'])
-    counter = RequestCounter({name: tuple(where) for name, where in
-                              endpoints['request_logs'].items()})
+    counter = RequestCounter(endpoints['requests'])
     started = time.monotonic()
     done = tour(conn, counter)
     print(table(done.rows))

@@ -7,17 +7,25 @@ with --demo, until the tour is over)."""
 import json
 import os
 import signal
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 import traceback
+from wsgiref import simple_server
 
 import yaml
 
+from nova_ibmz.sandbox import catalog
+from nova_ibmz.sandbox import identity
 from nova_ibmz.sandbox import seed
 from nova_ibmz.sandbox import simulators
 
 CLOUD = 'ibmz-sandbox'
+# How often Nova's resource audit and power-state sync run (the README
+# says so); its other periodic tasks keep Nova's default intervals.
+PERIODIC_SECONDS = 10
 
 
 def _say(*lines):
@@ -26,9 +34,29 @@ def _say(*lines):
     print(*lines, sep='\n', file=sys.__stdout__, flush=True)
 
 
-def run(port, state_dir, demo=False):
-    """Serve the sandbox until SIGINT or SIGTERM (which cli.main turns into
-    KeyboardInterrupt), or until the demo ends; returns the exit code.
+class _Server(socketserver.ThreadingMixIn, simple_server.WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(simple_server.WSGIRequestHandler):
+    def log_message(self, format, *args):
+        _say(f'  {format % args}')
+
+
+def listen(port):
+    """The API's server, listening on 127.0.0.1:port (0: a free one; its
+    server_port says which) before anything else starts, so that a port
+    another process has is an error at once.  OSError if it cannot."""
+    return simple_server.make_server('127.0.0.1', port, None,
+                                     server_class=_Server,
+                                     handler_class=_QuietHandler)
+
+
+def run(api, state_dir, demo=False):
+    """Serve the sandbox on api (from listen()) until SIGINT or SIGTERM
+    (which cli.main turns into KeyboardInterrupt), or until the demo ends;
+    returns the exit code.  state_dir is absolute: every file written
+    there names paths in it, for readers in any working directory.
 
     nova-compute 34 runs on native threads: nova's monkey patching is set
     to threading before anything imports nova's harness.
@@ -36,19 +64,21 @@ def run(port, state_dir, demo=False):
     os.environ.setdefault('OS_NOVA_DISABLE_EVENTLET_PATCHING', '1')
     from nova import monkey_patch
     monkey_patch.patch()
-    from nova_ibmz.sandbox import catalog
     from nova_ibmz.sandbox import cloud
 
     started = time.monotonic()
     sims = simulators.Simulators(state_dir).start()
-    nova = api = None
+    nova = serving = None
     code = 0
     try:
         configs = sims.write_host_configs()
         log_file = state_dir / 'nova.log'
-        nova = cloud.Cloud(sims, log_file).start()
-        api = cloud.serve(catalog.Catalog(nova, nova.app()), port,
-                          request_logger=lambda line: _say(f'  {line}'))
+        nova = cloud.Cloud(sims, log_file,
+                           periodic_seconds=PERIODIC_SECONDS).start()
+        api.set_app(catalog.Catalog(nova, nova.app()))
+        serving = threading.Thread(target=api.serve_forever, daemon=True,
+                                   name='nova-ibmz-sandbox-api')
+        serving.start()
         base = f'http://127.0.0.1:{api.server_port}'
         clouds = write_clouds_yaml(state_dir, base)
         write_endpoints(state_dir, base, clouds, sims)
@@ -57,6 +87,9 @@ def run(port, state_dir, demo=False):
              f'Log: {log_file}',
              'Each compute host\'s nova.conf:',
              *(f'  {host}: {path}' for host, path in configs.items()),
+             f'Nova\'s resource audit and power-state sync run every '
+             f'{PERIODIC_SECONDS} s, its other periodic tasks at its '
+             'default intervals.',
              *usage(clouds), 'Ctrl-C stops it.')
         if demo:
             code = subprocess.call(
@@ -72,8 +105,9 @@ def run(port, state_dir, demo=False):
         traceback.print_exc(file=sys.__stderr__)
         code = 1
     finally:
-        if api is not None:
+        if serving is not None:
             api.shutdown()
+        api.server_close()
         if nova is not None:
             nova.stop()
         sims.stop()
@@ -82,29 +116,33 @@ def run(port, state_dir, demo=False):
 
 
 def write_clouds_yaml(state_dir, base):
-    """clouds.yaml with the cloud CLOUD: no authentication (the sandbox
-    takes every caller as the admin) and each service's endpoint."""
-    path = (state_dir / 'clouds.yaml').resolve()
+    """clouds.yaml with the cloud CLOUD: the sandbox's identity endpoint,
+    which gives any user a token and the catalog of the services (the
+    password is no secret: the sandbox takes every caller as the
+    admin)."""
+    path = state_dir / 'clouds.yaml'
     path.write_text(yaml.safe_dump({'clouds': {CLOUD: {
-        'auth_type': 'none',
-        'auth': {'endpoint': f'{base}/identity'},
+        'auth_type': 'password',
+        'auth': {'auth_url': f'{base}/identity',
+                 'username': identity.USER, 'password': 'sandbox',
+                 'project_name': identity.USER,
+                 'user_domain_name': identity.DOMAIN['name'],
+                 'project_domain_name': identity.DOMAIN['name']},
         'identity_api_version': '3',
-        'region_name': 'RegionOne',
-        'compute_endpoint_override': f'{base}/v2.1',
-        'image_endpoint_override': f'{base}/image',
-        'network_endpoint_override': f'{base}/network',
-        'block_storage_endpoint_override': f'{base}/volume/v3',
-        'volume_endpoint_override': f'{base}/volume/v3',
+        'region_name': identity.REGION,
+        'interface': 'public',
     }}}, sort_keys=False))
     return path
 
 
 def write_endpoints(state_dir, base, clouds_yaml, sims):
-    """sandbox.json: the cloud's address and where each simulator's
-    request log is, for the demo and for scripts."""
+    """sandbox.json: the cloud's address, where each simulator's request
+    log is, and where the drivers' requests are counted by cause, for the
+    demo and for scripts."""
     (state_dir / 'sandbox.json').write_text(json.dumps({
         'cloud': CLOUD, 'clouds_yaml': str(clouds_yaml),
-        'api': base, 'request_logs': sims.request_logs()}, indent=2))
+        'api': base, 'request_logs': sims.request_logs(),
+        'requests': f'{base}{catalog.REQUESTS}'}, indent=2))
 
 
 def usage(clouds):
@@ -113,6 +151,7 @@ def usage(clouds):
         'Use it with the stock openstack client:',
         f'  export OS_CLIENT_CONFIG_FILE={clouds}',
         f'  {cli} hypervisor list',
+        f'  {cli} resource provider list',
         f'  {cli} server create --image {seed.IMAGE_NAME} '
         f'--flavor {seed.SMALL_FLAVOR} --network {seed.FLAT.name} --wait vm1',
         f'  {cli} server create --volume {seed.BOOT_VOLUME} '

@@ -37,6 +37,9 @@ def stable_id(name):
     return str(uuid.uuid5(_NAMESPACE, name))
 
 
+IMAGE_ID = stable_id(f'image-{IMAGE_NAME}')
+
+
 @dataclasses.dataclass(frozen=True)
 class ProviderNetwork:
     """A Neutron provider network with one IPv4 subnet."""

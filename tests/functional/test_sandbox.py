@@ -2,9 +2,12 @@
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """`nova-ibmz sandbox` as a user runs it: a process serving the real Nova
-API on a free port, with the DPM host and the two z/VM hosts, used through
-the stock `openstack` client and the --demo tour, and stopped with nothing
-left behind."""
+API on a free port, with the DPM host and the two z/VM hosts, its state
+directory given relative to its own working directory, used through the
+stock `openstack` client from another directory and through the demo
+tour, its periodic tasks noticing what changes behind Nova's back, and
+stopped with nothing left behind.  (`make demo` is tested in
+test_readme.py.)"""
 
 import json
 import os
@@ -20,7 +23,9 @@ from urllib import parse
 
 import pytest
 import requests
+import zhmcclient
 
+from nova_ibmz.sandbox import run
 from nova_ibmz.sandbox import seed
 
 OPENSTACK = shutil.which('openstack',
@@ -53,32 +58,34 @@ class Output:
 
 
 class Sandbox:
-    """`nova-ibmz sandbox --port 0 --state-dir DIR [args]` in a child
-    process, with its output lines."""
+    """`nova-ibmz sandbox --port 0 --state-dir state` in a child process
+    working in directory, with its output lines; its state directory is
+    directory / 'state'."""
 
-    def __init__(self, state_dir, *args):
-        self.state_dir = state_dir
+    def __init__(self, directory):
+        self.state_dir = directory / 'state'
         self.process = subprocess.Popen(
             [sys.executable, '-m', 'nova_ibmz.cli', 'sandbox', '--port', '0',
-             '--state-dir', str(state_dir), *args],
+             '--state-dir', 'state'], cwd=directory,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
             env=dict(os.environ, PYTHONUNBUFFERED='1'))
         self.output = Output(self.process.stdout)
         self.output.wait_for(r'^Nova API: ', 120)
         self.endpoints = json.loads(
-            (state_dir / 'sandbox.json').read_text())
-
-    def ports(self):
-        """Every TCP port the sandbox serves: the API's and the
-        simulators'."""
-        urls = [self.endpoints['api']] + [
-            url for url, _ in self.endpoints['request_logs'].values()]
-        return [parse.urlsplit(url).port for url in urls]
+            (self.state_dir / 'sandbox.json').read_text())
 
     def kill(self):
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+def ports_of(endpoints):
+    """Every TCP port a sandbox serves, from its sandbox.json: the API's
+    and the simulators'."""
+    urls = [endpoints['api']] + [
+        url for url, _ in endpoints['request_logs'].values()]
+    return [parse.urlsplit(url).port for url in urls]
 
 
 def assert_nothing_listens(ports):
@@ -95,8 +102,9 @@ def sandbox(tmp_path):
 
 
 def openstack(state_dir, *args):
-    """The stock openstack client on the sandbox's clouds.yaml; its JSON
-    output, or its text for a command without -f json."""
+    """The stock openstack client on the sandbox's clouds.yaml, in this
+    process's working directory (not the sandbox's); its JSON output, or
+    its text for a command without -f json."""
     done = subprocess.run(
         [OPENSTACK, '--os-cloud', 'ibmz-sandbox', *args],
         capture_output=True, text=True, timeout=300,
@@ -106,14 +114,37 @@ def openstack(state_dir, *args):
     return json.loads(done.stdout) if '-f' in args else done.stdout
 
 
+def paths_in(state):
+    """Every path the sandbox wrote into its files: the hosts' .conf
+    options that name files, sandbox.json's, clouds.yaml's identity URL
+    (which names no path, but must be absolute too)."""
+    paths = [line.split(' = ', 1)[1]
+             for conf in state.glob('*.conf')
+             for line in conf.read_text().splitlines()
+             if re.match(r'(hmc_ca_file|admin_token_file|image_tmp_path) ',
+                         line)]
+    endpoints = json.loads((state / 'sandbox.json').read_text())
+    paths.append(endpoints['clouds_yaml'])
+    paths += [ca for _, ca in endpoints['request_logs'].values() if ca]
+    return paths
+
+
 def test_the_openstack_client_boots_on_both_drivers(sandbox):
     state = sandbox.state_dir
     hypervisors = openstack(state, 'hypervisor', 'list', '-f', 'json')
     assert sorted(h['Hypervisor Hostname'] for h in hypervisors) == [
         'ZVMSIM1', 'ZVMSIM2', 'dpm-subset-1']
-    # Each host's configuration, readable in the state directory.
+    # Each host's configuration, readable in the state directory, with
+    # absolute paths though the state directory was given relative.
     assert {p.name for p in state.glob('*.conf')} == {
         'dpm-subset-1.conf', 'zvm-1.conf', 'zvm-2.conf'}
+    paths = paths_in(state)
+    # hmc_ca_file, two admin_token_file and image_tmp_path, clouds.yaml,
+    # the HMC's CA file in sandbox.json
+    assert len(paths) == 7
+    assert all(path.startswith(f'{state}/') for path in paths), paths
+    assert 'auth_url: http://127.0.0.1:' in (
+        state / 'clouds.yaml').read_text()
 
     # z/VM from the seeded image on the VLAN network; DPM from the seeded
     # FC volume on both networks.  Names resolve through the sandbox's
@@ -169,7 +200,7 @@ def test_the_openstack_client_boots_on_both_drivers(sandbox):
     sandbox.process.send_signal(signal.SIGINT)
     assert sandbox.process.wait(timeout=60) == 0
     sandbox.output.wait_for(r'^nova-ibmz sandbox stopped$', 10)
-    assert_nothing_listens(sandbox.ports())
+    assert_nothing_listens(ports_of(sandbox.endpoints))
     # One line per API request on the console; nova's log in the file.
     sandbox.output.wait_for(r'"GET /v2.1/os-hypervisors/detail HTTP/1.1" '
                             r'200', 1)
@@ -177,39 +208,80 @@ def test_the_openstack_client_boots_on_both_drivers(sandbox):
 
 
 def demo_rows(lines):
-    """{step: (host, result, HMC requests, z/VM requests)} from the demo's
-    table."""
+    """{step: (host, result, {column: requests})} from the demo's table;
+    the columns are 'HMC req', 'z/VM req', 'HMC periodic', 'z/VM
+    periodic'."""
     rows = {}
+    head = None
     for line in lines:
         cells = [c.strip() for c in line.strip('|').split('|')]
-        if len(cells) == 6 and cells[0] != 'step':
-            step, host, _, result, hmc, zvm = cells
-            rows[step] = (host, result, int(hmc), int(zvm))
+        if len(cells) == 8 and cells[0] == 'step':
+            head = cells
+        elif len(cells) == 8 and head:
+            step, host, _, result = cells[:4]
+            rows[step] = (host, result, {
+                column: int(count)
+                for column, count in zip(head[4:], cells[4:])})
     return rows
 
 
-def test_the_demo_tours_both_drivers_and_stops(tmp_path):
-    box = Sandbox(tmp_path, '--demo')
+def stop_behind_novas_back(sandbox, vm, lpar):
+    """Log the z/VM guest off and stop the partition through the
+    simulators' test controls, as an operator at the console would."""
+    userid = vm['OS-EXT-SRV-ATTR:instance_name'].upper()
+    zvm_url, _ = sandbox.endpoints['request_logs'][
+        vm['OS-EXT-SRV-ATTR:host']]
+    requests.post(f'{zvm_url}/_sim/guest-state',
+                  json={'userid': userid, 'state': 'off'},
+                  timeout=10).raise_for_status()
+    conf = (sandbox.state_dir / 'dpm-subset-1.conf').read_text()
+    options = dict(re.findall(r'^(\w+) = (.*)$', conf, re.M))
+    host, port = options['hmc'].split(':')
+    session = zhmcclient.Session(host, options['hmc_username'],
+                                 options['hmc_password'], port=int(port),
+                                 verify_cert=options['hmc_ca_file'])
     try:
-        assert box.process.wait(timeout=600) == 0, box.output.lines
+        cpc = zhmcclient.Client(session).cpcs.find(
+            **{'object-id': options['cpc_object_id']})
+        [partition] = [p for p in cpc.partitions.list()
+                       if lpar['id'] in p.name]
+        hmc_url, ca_file = sandbox.endpoints['request_logs']['hmc']
+        requests.post(f'{hmc_url}/_sim/properties', json={
+            'uri': partition.uri, 'properties': {'status': 'stopped'}},
+            verify=ca_file, timeout=10).raise_for_status()
     finally:
-        box.kill()
-    box.output.wait_for(r'^nova-ibmz sandbox stopped$', 10)
-    box.output.wait_for(rf'^demo passed: {DEMO_STEPS} steps', 1)
-    rows = demo_rows(box.output.lines)
-    assert len(rows) == DEMO_STEPS
-    assert {result for _, result, _, _ in rows.values()} == {'ok'}
-    # Each step is served by the driver it names, and costs requests on
-    # that driver's simulator only.
-    for step, (host, _, hmc, zvm) in rows.items():
-        if 'DPM' in step:
-            assert host == 'dpm-subset-1' and hmc > 0 and zvm == 0, step
-        elif 'z/VM' in step:
-            assert host in ('zvm-1', 'zvm-2') and zvm > 0 and hmc == 0, step
-    before, _, _, _ = rows['resize to z1.medium and confirm (z/VM)']
-    after, _, _, _ = rows['live-migrate to the other SSI member (z/VM)']
-    assert before != after
-    assert_nothing_listens(box.ports())
+        session.logoff()
+
+
+def test_nova_notices_servers_stopped_behind_its_back(sandbox):
+    """The power-state sync runs every run.PERIODIC_SECONDS, as the README
+    says: a guest and a partition stopped on the hypervisor show SHUTOFF
+    after its next run (waited for a few intervals, for a loaded
+    machine; Nova's default interval is 600 s)."""
+    state = sandbox.state_dir
+    vm = openstack(state, 'server', 'create', '--image', seed.IMAGE_NAME,
+                   '--flavor', seed.SMALL_FLAVOR, '--network',
+                   seed.FLAT.name, '--wait', '-f', 'json', 'vm1')
+    lpar = openstack(state, 'server', 'create', '--volume',
+                     seed.BOOT_VOLUME, '--flavor', seed.SMALL_FLAVOR,
+                     '--network', seed.FLAT.name, '--wait', '-f', 'json',
+                     'lpar1')
+    assert vm['status'] == lpar['status'] == 'ACTIVE'
+    stop_behind_novas_back(sandbox, vm, lpar)
+    deadline = time.monotonic() + 4 * run.PERIODIC_SECONDS
+    shown = {}
+    while time.monotonic() < deadline:
+        shown = {s['Name']: s['Status'] for s in
+                 openstack(state, 'server', 'list', '-f', 'json')}
+        if shown == {'vm1': 'SHUTOFF', 'lpar1': 'SHUTOFF'}:
+            break
+        time.sleep(1)
+    assert shown == {'vm1': 'SHUTOFF', 'lpar1': 'SHUTOFF'}
+    log = (state / 'nova.log').read_text()
+    assert log.count('Instance shutdown by itself') == 2
+    # The sync's requests, and the resource audit's, count as periodic.
+    counts = requests.get(sandbox.endpoints['requests'], timeout=10).json()
+    assert all(counts[name]['periodic'] > 0 for name in counts), counts
 
 
 def test_a_failed_demo_step_fails_the_demo_and_cleans_up(sandbox):

@@ -16,6 +16,8 @@ from nova_ibmz.sandbox import seed
 from nova_ibmz.sandbox import services
 
 DPM_VSWITCH = 'b2c2d2e2-7ed7-11ee-a0a0-0a0000000301'
+PROJECT_ID = '6f70656e737461636b20342065766572'
+COUNTS = {'hmc': {'operation': 3, 'periodic': 5}}
 
 
 def bind(host, network):
@@ -117,7 +119,8 @@ def app(neutron, cinder):
     cinder.add_volume(seed.BOOT_VOLUME, 10, seed.BOOT_VOLUME_METADATA)
     cloud = types.SimpleNamespace(
         glance=types.SimpleNamespace(images={'img-1': image}),
-        neutron=neutron, cinder=cinder)
+        neutron=neutron, cinder=cinder, project_id=PROJECT_ID,
+        traffic=types.SimpleNamespace(counts=lambda: COUNTS))
     return catalog.Catalog(cloud, nova_app)
 
 
@@ -181,3 +184,48 @@ def test_the_endpoints_are_read_only_and_the_rest_is_novas(app):
     assert get(app, '/network/v2.0/ports/p1', method='DELETE')[0] == 405
     assert get(app, '/v2.1/servers') == (200, b'nova')
     assert get(app, '/') == (200, b'nova')
+
+
+def post(app, path, body):
+    return webob.Request.blank(path, method='POST', body=body,
+                               content_type='application/json'
+                               ).get_response(app)
+
+
+def test_a_token_for_anyone_carries_the_catalog(app):
+    """Keystone's password authentication, as keystoneauth sends it: the
+    admin's token in the API's project, and where each service is."""
+    response = post(app, '/identity/v3/auth/tokens', json.dumps({'auth': {
+        'identity': {'methods': ['password'], 'password': {'user': {
+            'name': 'someone', 'password': 'anything',
+            'domain': {'name': 'Default'}}}},
+        'scope': {'project': {'name': 'admin',
+                              'domain': {'name': 'Default'}}}}}).encode())
+    assert response.status_int == 201
+    assert len(response.headers['X-Subject-Token']) == 32
+    token = response.json['token']
+    assert (token['user']['name'], token['project']['id']) == (
+        'admin', PROJECT_ID)
+    assert token['methods'] == ['password']
+    assert {r['name'] for r in token['roles']} == {'admin', 'member',
+                                                   'reader'}
+    urls = {service['type']: [e['url'] for e in service['endpoints']
+                              if e['interface'] == 'public']
+            for service in token['catalog']}
+    base = 'http://localhost:80'
+    assert urls == {'identity': [f'{base}/identity'],
+                    'compute': [f'{base}/v2.1'], 'image': [f'{base}/image'],
+                    'network': [f'{base}/network'],
+                    'block-storage': [f'{base}/volume/v3'],
+                    'volumev3': [f'{base}/volume/v3'],
+                    'placement': [f'{base}/placement']}
+
+
+def test_a_token_request_that_is_not_json_is_refused(app):
+    response = post(app, '/identity/v3/auth/tokens', b'{"auth": ')
+    assert response.status_int == 400
+    assert 'not JSON' in response.json['error']['message']
+
+
+def test_the_drivers_requests_by_cause(app):
+    assert get(app, '/_sandbox/requests') == (200, COUNTS)
