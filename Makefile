@@ -5,6 +5,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 STAMP := $(VENV)/.installed-stamp
+# The sandbox's API port (0: a free one; clouds.yaml names the address).
+SANDBOX_PORT ?= 8774
 
 .PHONY: help venv test bench sandbox demo docs sample-config constraints clean
 
@@ -38,10 +40,11 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
-# The Nova API on 127.0.0.1:8774, its compute hosts on the simulators;
-# state and each host's configuration in .sandbox/.  Ctrl-C stops it.
+# The Nova API on 127.0.0.1:$(SANDBOX_PORT), its compute hosts on the
+# simulators; state and each host's configuration in .sandbox/.  Ctrl-C
+# stops it.
 sandbox: $(STAMP)
-	$(VENV)/bin/nova-ibmz sandbox --state-dir .sandbox
+	$(VENV)/bin/nova-ibmz sandbox --port $(SANDBOX_PORT) --state-dir .sandbox
 
 # The sandbox on a free port, a tour of both drivers through openstacksdk,
 # then stop; fails if a step fails.
