@@ -12,11 +12,13 @@ to answer the connector, ours does not wait for the guest's OS.
 """
 
 import dataclasses
+import ipaddress
 import os
 import urllib.parse
 
 from nova.conf import zvm as nova_zvm
 from oslo_config import cfg
+from oslo_log import log as logging
 
 from nova_ibmz.common.exception import ConfigurationError
 from nova_ibmz.conf import types
@@ -68,6 +70,7 @@ The waits between tries double from 1 second.  0: never repeat.
 ]
 
 REQUIRED = ('cloud_connector_url', 'disk_pool')
+LOG = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +108,15 @@ def _read_token(path):
     return token
 
 
+def _is_loopback(hostname):
+    if hostname == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(hostname or '').is_loopback
+    except ValueError:
+        return False        # a name: it may resolve to any machine
+
+
 def load(conf):
     """Build a ZVMConfig from conf.zvm; raise ConfigurationError if unfit."""
     group = conf[GROUP.name]
@@ -113,11 +125,17 @@ def load(conf):
         raise ConfigurationError(GROUP.name, ', '.join(missing),
                                  'required for compute_driver = '
                                  'ibmz.ZVMDriver but not set')
-    if urllib.parse.urlsplit(group.cloud_connector_url).scheme not in (
-            'http', 'https'):
+    url = urllib.parse.urlsplit(group.cloud_connector_url)
+    if url.scheme not in ('http', 'https'):
         raise ConfigurationError(GROUP.name, 'cloud_connector_url',
                                  f'{group.cloud_connector_url!r} is not an '
                                  f'http:// or https:// URL')
+    if url.scheme == 'http' and not _is_loopback(url.hostname):
+        LOG.warning('[zvm] cloud_connector_url: %s is plain http to another '
+                    'machine: the auth tokens and every guest\'s data cross '
+                    'the network unencrypted; serve the Cloud Connector over '
+                    'https and set [zvm] ca_file',
+                    group.cloud_connector_url)
     if group.ca_file and not os.path.isfile(group.ca_file):
         raise ConfigurationError(GROUP.name, 'ca_file',
                                  f'{group.ca_file!r} is not a file')

@@ -475,6 +475,35 @@ def test_zvm_url_must_be_http(tmp_path, url):
     assert url in str(e.value)
 
 
+@pytest.mark.parametrize('url, warned', [
+    ('http://zcc.example.org:8080', True),
+    ('http://10.0.0.8', True),
+    ('http://[fd00::8]:8080/', True),
+    ('https://zcc.example.org', False),
+    ('http://127.0.0.1:8080', False),
+    ('http://127.1.2.3', False),
+    ('http://[::1]:8080', False),
+    ('http://localhost:8080', False),
+])
+def test_zvm_plain_http_to_another_machine_is_warned_of(
+        tmp_path, caplog, url, warned):
+    conf = load_conf(tmp_path, f"""
+        [zvm]
+        cloud_connector_url = {url}
+        disk_pool = ECKD:POOL1
+        """)
+    with caplog.at_level('WARNING', logger='nova_ibmz.conf.zvm'):
+        zvm.load(conf)
+    warnings = [r.getMessage() for r in caplog.records
+                if r.name == 'nova_ibmz.conf.zvm']
+    if warned:
+        [message] = warnings
+        assert message.startswith(f'[zvm] cloud_connector_url: {url} is '
+                                  f'plain http to another machine')
+    else:
+        assert warnings == []
+
+
 def test_zvm_ca_file(tmp_path):
     ca = tmp_path / 'ca.pem'
     ca.write_text('-----BEGIN CERTIFICATE-----\n')
