@@ -395,24 +395,7 @@ def test_smapi_down_for_a_second(zvm, zvm_controls):
             zvm.ok('GET', '/guests')] == [(200, ok()), 'on', ['G1']]
 
 
-# -- disks, CPUs and memory ---------------------------------------------------
-
-def test_disk_pool_space_is_enforced_on_create(zvm, zvm_controls,
-                                               connectors):
-    model = connectors[0].model
-    with model.lock:
-        model.pools['ECKD:POOL1'].total_units = 10 * 1457   # about 10 GB
-    zvm.create_guest('G1', root='6g')
-    before = host(zvm)
-    status, envelope = zvm.call('POST', '/guests', guest_spec(
-        'G2', disk_list=[{'size': '1g', 'is_boot_disk': True},
-                         {'size': '4g'}]))
-    assert status == 500
-    assert 'ECKD:POOL1' in envelope['errmsg']
-    assert (host(zvm)['disk_used'], zvm.ok('GET', '/guests'),
-            state(zvm_controls, 'G2')) == (before['disk_used'], ['G1'], None)
-    assert (before['disk_used'], before['disk_total']) == (6, 10)
-
+# -- CPUs and memory (disks: test_zvm_disks.py) -------------------------------
 
 def test_more_vcpus_than_max_cpu(zvm):
     """The directory takes the entry; CP defines max_cpu CPUs at logon."""

@@ -15,6 +15,7 @@ import time
 from zvmsdk.sdkwsgi.schemas import guest as schemas
 
 from nova_ibmz.sim.zvm import api
+from nova_ibmz.sim.zvm import disks
 from nova_ibmz.sim.zvm import errors
 from nova_ibmz.sim.zvm import model as zmodel
 
@@ -101,49 +102,6 @@ def managed_on(req):
     return req.model.managed(req.member, req.params['userid'])
 
 
-def next_vdev(guest, start):
-    used = {int(v, 16) for v in list(guest.disks) + list(guest.nics)}
-    vdev = start
-    while vdev in used:
-        vdev += 1
-    return f'{vdev:04X}'
-
-
-def add_minidisks(model, guest, disk_list, first_boot=False):
-    """Minidisks for disk_list, all or none; the list back with vdevs."""
-    planned, needed = [], {}
-    for disk in disk_list:
-        pool = (disk.get('disk_pool') or model.disk_pool).upper()
-        model.pool(pool)
-        units = model.units_for(pool, disk['size'])
-        needed[pool] = needed.get(pool, 0) + units
-        planned.append((disk, pool, units))
-    for pool, units in needed.items():
-        free = model.pools[pool].total_units - model.pool_used(pool)
-        if units > free:
-            raise errors.sdk(
-                'guest', 2, msg=f'Image_Disk_Create_DM: disk pool {pool} '
-                f'has {free} free units, {units} needed (SMAPI rc 596 rs '
-                f'3: not enough space)')
-    answer = []
-    for disk, pool, units in planned:
-        if disk.get('is_boot_disk') and zmodel.ROOT_VDEV not in guest.disks:
-            vdev = zmodel.ROOT_VDEV
-        else:
-            vdev = disk.get('vdev') or next_vdev(
-                guest, int(zmodel.ROOT_VDEV, 16) + 1)
-        guest.disks[vdev.upper()] = zmodel.Minidisk(
-            vdev.upper(), pool, units, format=_file_system(disk))
-        answer.append(dict(disk, vdev=vdev.upper(), disk_pool=pool))
-    return answer
-
-
-def _file_system(disk):
-    """The disk's format, '' for none (the SDK's 'none' included)."""
-    fmt = disk.get('format') or ''
-    return '' if fmt.lower() == 'none' else fmt
-
-
 def user_direct(guest):
     """The directory entry, as Image_Query_DM shows it."""
     lines = [f'USER {guest.userid} NOLOG {guest.memory_mb}M '
@@ -177,8 +135,8 @@ def define_foreign(model, member, data):
                          max_cpu=DEFAULT_MAX_CPU,
                          max_mem_mb=memory_mb(DEFAULT_MAX_MEM, 'max_mem'))
     try:
-        add_minidisks(model, guest, [{'size': data.get('root', '1g'),
-                                      'is_boot_disk': True}])
+        disks.add(model, guest, [{'size': data.get('root', '1g'),
+                                  'is_boot_disk': True, 'format': 'none'}])
     except errors.ConnectorError as e:   # a bad size or a full pool
         raise ValueError(f'root {data.get("root")!r}: {e}')
     model.guests[userid] = guest
@@ -191,8 +149,21 @@ def define_foreign(model, member, data):
 @api.route('POST', '/guests', schema=schemas.create,
            extra_status=errors.ALREADY_EXISTS)
 def create(req):
+    """A guest as the SDK makes it: its checks of the request, then the
+    directory entry (makevm, with the comments and the DEDICATE
+    statements) and the connector's database, then the minidisks one by
+    one (disks.add).  A disk that cannot be made fails the request with
+    that disk's error and leaves the guest defined and listed, with the
+    disks made before it: the SDK undoes nothing."""
     spec = req.body['guest']
     model, userid = req.model, spec['userid'].upper()
+    disk_list = [dict(d) for d in spec.get('disk_list') or []]
+    _check_disk_pools(model, disk_list)
+    try:
+        # smtclient.create_vm formats the counts into makevm's request.
+        '%i %i' % (spec['memory'], spec['vcpus'])
+    except TypeError as e:
+        raise errors.sdkserver(f'unexpected exception: {e!r}')
     max_cpu = spec.get('max_cpu', DEFAULT_MAX_CPU)
     max_mem_text = spec.get('max_mem', DEFAULT_MAX_MEM)
     max_mem = memory_mb(max_mem_text, 'max_mem')
@@ -215,12 +186,7 @@ def create(req):
     guest = zmodel.Guest(userid, spec['vcpus'], spec['memory'], max_cpu,
                          max_mem, profile=(spec.get('user_profile') or
                                            'OSDFLT').upper())
-    disk_list = [dict(d) for d in spec.get('disk_list') or []]
-    if disk_list and disk_list[0].get('is_boot_disk'):
-        # The SDK never makes a file system on the root disk, and says so.
-        disk_list[0]['format'] = 'none'
     guest.comments = [c.upper() for c in spec.get('comments') or []]
-    disks = add_minidisks(model, guest, disk_list)
     model.guests[userid] = guest
     req.member.registry.append(userid)
     # DEDICATE statements for the FCP devices a guest booting from a
@@ -229,7 +195,24 @@ def create(req):
         fcp = req.member.fcps.get(devno.lower())
         if fcp is not None and not fcp.userid:
             fcp.userid = userid
-    return disks
+    if disk_list and disk_list[0].get('is_boot_disk'):
+        # The SDK never makes a file system on the root disk, and says so.
+        disk_list[0]['format'] = 'none'
+    return disks.add(model, guest, disk_list)
+
+
+def _check_disk_pools(model, disk_list):
+    """api.guest_create's check of each disk's pool (the connector's
+    [zvm] disk_pool when it names none), skipped for a lone swap disk."""
+    if len(disk_list) == 1 and disk_list[0].get('format', '').lower() == \
+            'swap':
+        return
+    for disk in disk_list:
+        kind, colon, _ = (disk.get('disk_pool') or model.disk_pool) \
+            .partition(':')
+        if not colon or kind.upper() not in ('ECKD', 'FBA'):
+            raise errors.invalid('Invalid disk_pool input, its format must '
+                                 'be ECKD:eckdpoolname or FBA:fbapoolname')
 
 
 @api.route('GET', '/guests', smapi=False)
@@ -253,7 +236,8 @@ def stats(req):
     } for g in guests if power_state(g, req.member) == 'on'}
 
 
-@api.route('GET', '/guests/{userid}', extra_status=errors.NOT_FOUND)
+@api.route('GET', '/guests/{userid}', query_schema=schemas.userid_list_query,
+           extra_status=errors.NOT_FOUND)
 def definition(req):
     return {'user_direct': user_direct(managed_on(req))}
 
@@ -322,41 +306,6 @@ def info(req):
             'online_cpu_num': guest.active_vcpus if on else 0,
             'os_distro': guest.os_version if on else '',
             'kernel_info': ''}
-
-
-@api.route('POST', '/guests/{userid}/disks', schema=schemas.create_disks)
-def create_disks(req):
-    guest = managed_on(req)
-    return add_minidisks(req.model, guest,
-                         req.body['disk_info'].get('disk_list') or [])
-
-
-@api.route('DELETE', '/guests/{userid}/disks', schema=schemas.delete_disks)
-def delete_disks(req):
-    guest = managed_on(req)
-    for vdev in req.body['vdev_info'].get('vdev_list') or []:
-        # A disk that is not there is what the caller wants: no error.
-        guest.disks.pop(vdev.upper(), None)
-    return ''
-
-
-@api.route('PUT', '/guests/{userid}/disks', schema=schemas.config_minidisks)
-def config_disks(req):
-    """Format and mount minidisks; entries without a vdev take the
-    non-root disks in order, as nova's driver sends its ephemerals."""
-    guest = managed_on(req)
-    extra = [d for v, d in sorted(guest.disks.items())
-             if v != zmodel.ROOT_VDEV]
-    for n, spec in enumerate(req.body['disk_info'].get('disk_list') or []):
-        vdev = spec.get('vdev')
-        disk = guest.disks.get(vdev.upper()) if vdev else (
-            extra[n] if n < len(extra) else None)
-        if disk is None:
-            raise errors.sdk('notExist', 2, 'guest',
-                             msg=f'minidisk {vdev or n} of {guest.userid}')
-        disk.format = spec.get('format') or disk.format
-        disk.mount = spec.get('mntdir') or disk.mount
-    return ''
 
 
 # -- actions -------------------------------------------------------------
