@@ -6,13 +6,18 @@
 serve() runs one connector per SSI member over one shared model; Client
 speaks the REST API as a driver does (token from POST /token, then
 X-Auth-Token) and hands back the status and the whole envelope, so tests
-assert the codes exactly.
+assert the codes exactly.  RealWebLayer is the real connector's own web
+application (zvmsdk.sdkwsgi), to compare the simulator's answers with.
 """
 
 import contextlib
+import json
 
 import requests
+import webob
+from zvmconnector import connector
 from zvmsdk import returncode
+from zvmsdk.sdkwsgi import deploy
 
 from nova_ibmz.sim.zvm import guests
 from nova_ibmz.sim.zvm import model
@@ -115,7 +120,19 @@ class Client:
     def call(self, method, path, body=None, token=True):
         """(HTTP status, the JSON body) of a request with a JSON body; the
         body's text when it is no JSON (webob's error pages)."""
-        reply = self.raw(method, path, json=body, token=token)
+        return self.answer(self.raw(method, path, json=body, token=token))
+
+    def send(self, method, path, data=None, content_type=None):
+        """(HTTP status, the JSON body or the text) of a request with the
+        body data as given, and Accept JSON."""
+        headers = {'Accept': 'application/json'}
+        if content_type:
+            headers['Content-Type'] = content_type
+        return self.answer(self.raw(method, path, headers=headers,
+                                    data=data))
+
+    @staticmethod
+    def answer(reply):
         try:
             return reply.status_code, reply.json()
         except ValueError:
@@ -148,3 +165,38 @@ class Client:
             {'userid': userid, 'vcpus': vcpus, 'memory': memory,
              'disk_list': [{'size': root, 'is_boot_disk': True}]},
             **more)})
+
+
+class RealWebLayer:
+    """The real connector's WSGI application (zvmsdk.sdkwsgi.deploy, auth
+    off), in the test process.  Its handlers' calls of the SDK server are
+    recorded and answered with a success, so what it answers itself (its
+    validation, its crashes, webob's pages) is the real server's answer,
+    and `sdk_calls` says whether a request got past the web layer."""
+
+    def __init__(self, monkeypatch):
+        self.app = deploy.loadapp()
+        self.sdk_calls = []
+
+        def send_request(client, api_name, *args, **kwargs):
+            self.sdk_calls.append((api_name, args, kwargs))
+            return ok('from the SDK')
+        monkeypatch.setattr(connector.ZVMConnector, 'send_request',
+                            send_request)
+
+    def call(self, method, path, data=None, content_type=None):
+        """(HTTP status, the JSON body or the text) with Accept JSON."""
+        # The request log middleware reads the client's address.
+        req = webob.Request.blank(path, method=method,
+                                  environ={'REMOTE_ADDR': '127.0.0.1'})
+        req.headers['Accept'] = 'application/json'
+        if data is not None:
+            req.body = data
+            if content_type:
+                req.content_type = content_type
+        del self.sdk_calls[:]
+        reply = req.get_response(self.app)
+        try:
+            return reply.status_int, json.loads(reply.body)
+        except ValueError:
+            return reply.status_int, reply.text

@@ -12,8 +12,14 @@ with another method is a 405 and an unknown path a 404, both webob's error
 page (errors.WebPage), not an envelope.
 
 The real server checks in this order: the content type of a body (webob's
-400 page), the route (404, 405), the auth token (401), then the handler
-reads the JSON body (400 "Malformed JSON" in the web layer's envelope).
+400 page), the route (404, 405), the auth token (401).  Then each handler
+reads what it reads in its own order: a route with a body schema reads the
+JSON body (400 "Malformed JSON" in the web layer's envelope, also for no
+body), then validates it (so JSON null is "None is not of type 'object'");
+a route that reads no body ignores whatever was sent.  Where a real
+handler takes fields out of the body before any validation, a body that
+lacks them or is no object crashes it: FaultWrapper's 500 in the web
+layer's envelope (handler_reads).
 
 A route function takes a Request and returns the envelope's output (or a
 Raw body, for the one route that answers no envelope); it raises
@@ -37,15 +43,24 @@ class Request:
     method: str
     path: str
     query: dict                 # name: [values], as webob's dict_of_lists
-    body: object                # the parsed JSON body, or None
+    data: bytes                 # the body as sent
     model: object
     member: object              # the Member whose connector answers
     params: dict = dataclasses.field(default_factory=dict)  # from the path
+    body: object = None         # the JSON body, once the route has read it
 
     def arg(self, name, default=None):
         """One query parameter's value."""
         values = self.query.get(name)
         return values[0] if values else default
+
+    def json(self):
+        """The body as a real handler reads it (util.extract_json): JSON
+        null is None; no body or no JSON is the web layer's 400."""
+        try:
+            return json.loads(self.data.decode())
+        except ValueError as e:
+            raise errors.wsgi(400, f'Malformed JSON: {e}')
 
 
 @dataclasses.dataclass
@@ -117,26 +132,14 @@ def parse(method, raw_path, headers, body):
             urllib.parse.parse_qs(query, keep_blank_values=True))
 
 
-def parse_json(body):
-    """The JSON body, None for none; the handlers' 400 when malformed."""
-    if not body:
-        return None
+def handler_reads(read):
+    """What a real handler takes out of the body before validating it
+    (read, a function): a body without it, or no JSON object, crashes the
+    handler, which FaultWrapper answers with its 500 envelope."""
     try:
-        return json.loads(body)
-    except ValueError as e:
-        raise malformed(e)
-
-
-def malformed(error):
-    return errors.wsgi(400, f'Malformed JSON: {error}')
-
-
-def no_body():
-    """What a handler that reads the body says of an empty one."""
-    try:
-        json.loads('')
-    except ValueError as e:
-        return malformed(e)
+        return read()
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError):
+        raise errors.wsgi_500()
 
 
 def find(method, path):
@@ -163,24 +166,35 @@ def dispatch(req, r):
         # any, and the query string otherwise.
         validate(r.query_schema, req.params or req.query, is_body=False)
     if r.schema is not None:
-        if req.body is None:
-            raise no_body()     # the handler's json.loads('')
+        req.body = req.json()
         validate(r.schema, req.body)
     return r.func(req)
+
+
+def action_name(body):
+    """The action a real guest_action handler runs for body, or a web
+    layer error: 400 when the body has no "action" (as `in` reads a
+    string or a list too), the 500 of its crash when the body has no
+    length or cannot be indexed by "action", or when the action is no
+    string (getattr() refuses it)."""
+    def read():
+        if len(body) == 0 or 'action' not in body:
+            raise errors.wsgi(400, 'action not exist or is empty')
+        return body['action']
+    name = handler_reads(read)
+    if not isinstance(name, str):
+        raise errors.wsgi_500()
+    if name not in ACTIONS:
+        raise errors.wsgi(400, f'action {name} is invalid')
+    return name
 
 
 @route('POST', '/guests/{userid}/action',
        extra_status=errors.NOT_FOUND_OR_CONFLICT, smapi=False)
 def guest_action(req):
-    if req.body is None:
-        raise no_body()
-    body = req.body if isinstance(req.body, dict) else {}
-    if 'action' not in body:
-        raise errors.wsgi(400, 'action not exist or is empty')
-    name = body['action']
-    act = ACTIONS.get(name)
-    if act is None:
-        raise errors.wsgi(400, f'action {name} is invalid')
+    body = req.json()
+    name = action_name(body)
+    act = ACTIONS[name]
     body = {k: v for k, v in body.items() if k != 'action'}
     if act.schema is not None:
         validate(act.schema, body)

@@ -5,12 +5,14 @@
 
 import time
 
+from zvmsdk import version as sdk_version
+from zvmsdk.sdkwsgi.handlers import version as version_handler
 from zvmsdk.sdkwsgi.schemas import host as host_schemas
 from zvmsdk.sdkwsgi.schemas import image as image_schemas
 
-import nova_ibmz
 from nova_ibmz.sim.zvm import api
 from nova_ibmz.sim.zvm import errors
+from nova_ibmz.sim.zvm import model as zmodel
 
 GB = 1024 ** 3
 
@@ -21,7 +23,7 @@ def pool_info(model, name):
         matches = [p for p in model.pools if p.split(':')[1] == name.upper()]
         name = matches[0] if matches else name
     pool = model.pool(name)
-    unit = pool.total_units and model.units_for(pool.name, '1g')
+    unit = -(-GB // zmodel.UNIT_BYTES[pool.kind])   # cylinders or blocks
     used = model.pool_used(pool.name)
     total_gb = pool.total_units // unit
     used_gb = -(-used // unit)          # a started GB counts as used
@@ -123,5 +125,8 @@ def smapi_healthy(req):
 
 @api.route('GET', '/', smapi=False)
 def version(req):
-    return {'version': '1.6.3', 'api_version': '1.0', 'max_version': '1.0',
-            'min_version': '1.0', 'simulator': nova_ibmz.__name__}
+    """The version handler's answer, nothing added."""
+    return {'version': sdk_version.__version__,
+            'api_version': version_handler.APIVERSION,
+            'max_version': version_handler.APIVERSION,
+            'min_version': version_handler.APIVERSION}

@@ -16,7 +16,6 @@ network, volumes, host) change the dataclasses below while holding it.
 """
 
 import dataclasses
-import math
 import pathlib
 import threading
 import time
@@ -274,21 +273,6 @@ class Model:
     def pool_used(self, pool_name):
         return sum(d.units for g in self.guests.values()
                    for d in g.disks.values() if d.pool == pool_name)
-
-    def units_for(self, pool_name, size):
-        """Cylinders or blocks for a size ('10g', '512m', '3338' units)."""
-        kind = pool_name.split(':')[0].upper()
-        text = str(size).strip().lower()
-        factors = {'g': 1024 ** 3, 'm': 1024 ** 2}
-        if text and text[-1] in factors:
-            try:
-                size_bytes = float(text[:-1]) * factors[text[-1]]
-            except ValueError:
-                raise errors.invalid(f"disk size {size!r} is not valid")
-            return math.ceil(size_bytes / UNIT_BYTES[kind])
-        if text.isdigit():
-            return int(text)
-        raise errors.invalid(f"disk size {size!r} is not valid")
 
     def smapi_down(self):
         return time.time() < self.smapi_down_until

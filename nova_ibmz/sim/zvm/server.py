@@ -29,6 +29,7 @@ from nova_ibmz.sim import httpserver
 from nova_ibmz.sim.zvm import api
 from nova_ibmz.sim.zvm import errors
 from nova_ibmz.sim.zvm import faults as zvm_faults
+from nova_ibmz.sim.zvm import fcptemplates  # noqa: F401 (registers routes)
 from nova_ibmz.sim.zvm import guests
 from nova_ibmz.sim.zvm import host  # noqa: F401 (registers its routes)
 from nova_ibmz.sim.zvm import images  # noqa: F401 (registers its routes)
@@ -116,7 +117,7 @@ class _Handler(httpserver.SimHandler):
             if server.auth == 'token' and not server.token_valid(
                     self.headers.get('X-Auth-Token', '')):
                 raise errors.wsgi(401, UNAUTHORIZED)
-            req = api.Request(method, path, query, api.parse_json(body),
+            req = api.Request(method, path, query, body or b'',
                               server.model, server.member, params)
             output = self._dispatch(req, found)
         except errors.WebPage as e:
@@ -139,10 +140,14 @@ class _Handler(httpserver.SimHandler):
         return self.reply_json(200, envelope(output))
 
     def _dispatch(self, req, found):
-        name = (req.body or {}).get('action') if isinstance(
-            req.body, dict) else None
-        if found.path.endswith('/action') and name in THROTTLED:
-            return self._throttled(req, found, name)
+        if found.path.endswith('/action'):
+            try:
+                body = req.json()
+            except errors.ConnectorError:
+                body = None     # the route answers it
+            name = body.get('action') if isinstance(body, dict) else None
+            if name in THROTTLED:
+                return self._throttled(req, found, name)
         return self._apply(req, found)
 
     def _apply(self, req, found):
