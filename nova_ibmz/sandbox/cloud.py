@@ -96,6 +96,9 @@ class Cloud(integrated_helpers._IntegratedTestBase):
         self.flags(allow_resize_to_same_host=True)
         # The mainframe's capacity limits a sandbox user, not quotas.
         self.flags(instances=-1, cores=-1, ram=-1, group='quota')
+        # nova-compute's own state (what an outage kept the drivers from
+        # removing, a file per host) stays in the sandbox's directory.
+        self.flags(state_path=str(self.sims.state_dir / 'nova'))
         if self.periodic_seconds:
             self._enable_periodic_tasks(self.periodic_seconds)
         self.traffic = self.useFixture(traffic.Traffic(

@@ -14,10 +14,12 @@ from oslo_utils.fixture import uuidsentinel as uuids
 from nova_ibmz.sim.zvm import faults
 from nova_ibmz.sim.zvm import guests as sim_guests
 from nova_ibmz.sim.zvm import images as sim_images
+from nova_ibmz.sim.zvm import model as sim_model
 from tests import connector
 from tests.functional import zvm_cloud
 from tests.functional import zvm_steps
 from tests import nova_zvm
+from tests import zvmsim
 
 
 class ZVMServersTest(zvm_cloud.ZVMCloud):
@@ -286,7 +288,8 @@ class ZVMServersTest(zvm_cloud.ZVMCloud):
         server = self._wait_for_state_change(
             self.api.post_server({'server': body}), 'ACTIVE')
         guest = self._guest(server)
-        self.assertEqual(('on', ['0101']), (guest.state, list(guest.disks)))
+        # The ephemeral disk is the first of the disk_list: 0100.
+        self.assertEqual(('on', ['0100']), (guest.state, list(guest.disks)))
         with self.sim.model.lock:
             fcps = self.sim.model.members['ZVMSIM2'].fcps.values()
             # One device per path, dedicated, the root volume counted.
@@ -397,3 +400,36 @@ class ZVMServersTest(zvm_cloud.ZVMCloud):
             self._delete_server(server)
         with self.sim.model.lock:
             self.sim.model.faults.clear()
+
+    def test_a_guest_left_by_a_failed_create_goes(self):
+        """The pool has room for the root minidisk but not for the
+        ephemeral one: the connector's create fails after defining the
+        guest with its root disk (as the real one does).  The build ends
+        with the connector's answer, and the guest goes."""
+        self._fill_pool(keep_gb=10)
+        try:
+            server = self._create_server(
+                image_uuid=self.image, flavor_id=self.flavor, host='zvm-1',
+                networks=[{'uuid': self.neutron.network_1['id']}],
+                expected_state='ERROR')
+            self.assertRegex(
+                server['fault']['message'],
+                r'POST /guests: HTTP 500, overallRC 8 rc 408 rs 24 modID 1: '
+                r"Failed to add mdisk to userid 'OS[0-9A-F]+'")
+            self.assertEqual(['FILLER'], [
+                g for g in sorted(self.sim.model.guests)
+                if g not in {u for u, _, _ in zvm_cloud.FOREIGN}])
+        finally:
+            with self.sim.model.lock:
+                del self.sim.model.guests['FILLER']
+        self._assert_nothing_left()
+
+    def _fill_pool(self, keep_gb):
+        """A guest of another workload that leaves keep_gb of the pool."""
+        with self.sim.model.lock:
+            pool = self.sim.model.pool('ECKD:POOL1')
+            free = pool.total_units - self.sim.model.pool_used(pool.name)
+        keep = keep_gb * 1024 ** 3 // sim_model.UNIT_BYTES['ECKD']
+        # A size without a unit is in cylinders.
+        zvmsim.add_guest(self.sim.model, 'FILLER', managed=False,
+                         root=str(free - keep))

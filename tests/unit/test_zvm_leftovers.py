@@ -5,7 +5,7 @@
 (or a resize's copy of a root disk) is recorded under state_path and
 removed once the connector answers, only if the guest's directory entry
 still names the recorded instance and Nova has that instance on no host.
-"""
+A guest the connector left defined after a failed create goes too."""
 
 import json
 import pathlib
@@ -16,6 +16,8 @@ from oslo_utils import uuidutils
 import pytest
 
 from nova_ibmz.sim.zvm import faults
+from nova_ibmz.sim.zvm import model as sim_model
+from nova_ibmz.zvm import client
 from nova_ibmz.zvm import driver as zvm_driver
 from tests import connector
 from tests.zvmsim import add_guest
@@ -177,3 +179,47 @@ def test_a_resize_copy_a_confirm_could_not_delete(sim, driver, foreign):
         assert backup not in sim.model.images
     assert leftovers() == {}
     driver.destroy(None, inst, None)
+
+
+def fill_pool(sim, keep_gb):
+    """A guest of another workload that leaves keep_gb of the pool."""
+    with sim.model.lock:
+        pool = sim.model.pool('ECKD:POOL1')
+        free = pool.total_units - sim.model.pool_used(pool.name)
+    keep = keep_gb * 1024 ** 3 // sim_model.UNIT_BYTES['ECKD']
+    add_guest(sim.model, 'FILLER', managed=False, root=str(free - keep))
+
+
+def define_two_disks(driver, inst):
+    """A root disk of 1 GB, then one of 5 GB."""
+    driver._builds._define(inst, USERID, [
+        {'size': '1g', 'is_boot_disk': True, 'disk_pool': 'ECKD:POOL1'},
+        {'size': '5g', 'disk_pool': 'ECKD:POOL1'}])
+
+
+def test_a_guest_left_by_a_failed_create_is_removed(sim, driver, foreign):
+    """The connector defines the guest and its first disk, then fails on
+    the second (the pool is full): the driver removes the guest it left."""
+    fill_pool(sim, keep_gb=3)
+    inst = new_instance()
+    with pytest.raises(client.ConnectorError) as e:
+        define_two_disks(driver, inst)
+    assert (e.value.status, e.value.rc, e.value.rs) == (500, 408, 24)
+    assert guests(sim) == ['FILLER', 'PRODDB1']
+    assert leftovers() == {}
+
+
+def test_a_guest_left_by_a_failed_create_in_an_outage(sim, driver, foreign):
+    """The connector goes away right after the failed create: the guest is
+    recorded, and removed once the connector answers."""
+    fill_pool(sim, keep_gb=3)
+    inst = new_instance()
+    outage_from(sim, 'GET', rf'^/guests/{USERID}/user_direct$')
+    with pytest.raises(client.ConnectorError):
+        define_two_disks(driver, inst)
+    assert guests(sim) == ['FILLER', 'OS000001', 'PRODDB1']
+    assert list(leftovers()) == [f'guest {USERID}']
+    end_outage(sim)
+    driver.get_available_resource(driver.get_available_nodes()[0])
+    assert guests(sim) == ['FILLER', 'PRODDB1']
+    assert leftovers() == {}
