@@ -47,10 +47,6 @@ LOG = logging.getLogger(__name__)
 CONF = conf.CONF
 
 
-# Seconds a GET /host answer serves the inventory after the resources.
-HOST_INFO_AGE = 10
-
-
 def _root_backup(migration):
     """The connector's image of a root disk that a resize enlarged, kept
     until the resize is confirmed or reverted: named after the migration,
@@ -144,10 +140,13 @@ class ZVMDriver(driver.ComputeDriver):
     def update_provider_tree(self, provider_tree, nodename, allocations=None):
         """VCPU, MEMORY_MB and DISK_GB (the [zvm] disk pool) of the z/VM
         system, as GET /host reports them; nova-compute 34 has no other way
-        to learn the inventory.  Cost: none right after
-        get_available_resource (the resource tracker calls both in turn),
-        else one GET /host."""
-        info = self._host.info(max_age=HOST_INFO_AGE)
+        to learn the inventory.  The answer is the one of the last resource
+        audit (get_available_resource reads GET /host every periodic
+        interval, right before this): a claim or the abort of a failed
+        build, which update the inventory too, then cost nothing, and do
+        not fail for a connector that is away.  Cost: none once the host
+        was read, else one GET /host."""
+        info = self._host.info(max_age=None)
         ratios = self._get_allocation_ratios(
             provider_tree.data(nodename).inventory)
         totals = {orc.VCPU: (info['vcpus'], CONF.reserved_host_cpus),

@@ -3,9 +3,9 @@
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """The z/VM system (or SSI member) behind one Cloud Connector.
 
-Cost: every call is one GET /host, unless an answer young enough is
-asked for; the node name is read once and kept, because a z/VM system does
-not change its name while nova-compute runs.
+Cost: every call is one GET /host, unless an earlier answer will do; the
+node name is read once and kept, because a z/VM system does not change its
+name while nova-compute runs.
 """
 
 import time
@@ -24,9 +24,11 @@ class ZVMHost:
 
     def info(self, max_age=0):
         """GET /host: CPUs, memory, disk pool, hypervisor name and IPL;
-        the last answer instead, if it is at most max_age seconds old."""
+        the last answer instead, if it is at most max_age seconds old
+        (None: of any age)."""
         now = time.monotonic()
-        if self._info is None or now - self._read_at > max_age:
+        if self._info is None or (max_age is not None and
+                                  now - self._read_at > max_age):
             self._info = self._connector.get('/host')
             self._read_at = now
             self._node = self._info['hypervisor_hostname']

@@ -9,6 +9,7 @@ tour, its periodic tasks noticing what changes behind Nova's back, and
 stopped with nothing left behind.  (`make demo` is tested in
 test_readme.py.)"""
 
+import contextlib
 import json
 import os
 import re
@@ -225,6 +226,22 @@ def demo_rows(lines):
     return rows
 
 
+@contextlib.contextmanager
+def dpm_cpc(sandbox):
+    """The DPM host's CPC through zhmcclient, as its <host>.conf says."""
+    conf = (sandbox.state_dir / 'dpm-subset-1.conf').read_text()
+    options = dict(re.findall(r'^(\w+) = (.*)$', conf, re.M))
+    host, port = options['hmc'].split(':')
+    session = zhmcclient.Session(host, options['hmc_username'],
+                                 options['hmc_password'], port=int(port),
+                                 verify_cert=options['hmc_ca_file'])
+    try:
+        yield zhmcclient.Client(session).cpcs.find(
+            **{'object-id': options['cpc_object_id']})
+    finally:
+        session.logoff()
+
+
 def stop_behind_novas_back(sandbox, vm, lpar):
     """Log the z/VM guest off and stop the partition through the
     simulators' test controls, as an operator at the console would."""
@@ -234,23 +251,13 @@ def stop_behind_novas_back(sandbox, vm, lpar):
     requests.post(f'{zvm_url}/_sim/guest-state',
                   json={'userid': userid, 'state': 'off'},
                   timeout=10).raise_for_status()
-    conf = (sandbox.state_dir / 'dpm-subset-1.conf').read_text()
-    options = dict(re.findall(r'^(\w+) = (.*)$', conf, re.M))
-    host, port = options['hmc'].split(':')
-    session = zhmcclient.Session(host, options['hmc_username'],
-                                 options['hmc_password'], port=int(port),
-                                 verify_cert=options['hmc_ca_file'])
-    try:
-        cpc = zhmcclient.Client(session).cpcs.find(
-            **{'object-id': options['cpc_object_id']})
+    with dpm_cpc(sandbox) as cpc:
         [partition] = [p for p in cpc.partitions.list()
                        if lpar['id'] in p.name]
         hmc_url, ca_file = sandbox.endpoints['request_logs']['hmc']
         requests.post(f'{hmc_url}/_sim/properties', json={
             'uri': partition.uri, 'properties': {'status': 'stopped'}},
             verify=ca_file, timeout=10).raise_for_status()
-    finally:
-        session.logoff()
 
 
 def test_nova_notices_servers_stopped_behind_its_back(sandbox):
@@ -303,3 +310,86 @@ def test_a_failed_demo_step_fails_the_demo_and_cleans_up(sandbox):
     assert rows['delete all servers'][1] == 'ok'
     assert openstack(sandbox.state_dir, 'server', 'list', '-f', 'json') == []
     assert re.search(rf'demo FAILED: {DEMO_STEPS} steps', demo.stdout)
+
+
+def wait_for_status(state, name, status, seconds=120):
+    """`openstack server show` of name, once it shows status."""
+    deadline = time.monotonic() + seconds
+    while True:
+        server = openstack(state, 'server', 'show', '-f', 'json', name)
+        if server['status'] == status or time.monotonic() > deadline:
+            return server
+        time.sleep(1)
+
+
+def test_an_outage_in_a_build_leaves_nothing_once_it_ends(sandbox):
+    """The HMC goes away at the first NIC of a DPM boot, the Cloud
+    Connectors at the deploy of a z/VM boot: both servers end in ERROR
+    with the step that failed in their fault.  Once the outages end,
+    Nova's periodic resource audit (every run.PERIODIC_SECONDS; waited
+    for a few intervals, for a loaded machine) removes the partition and
+    the guest, without a user action; the next boots work."""
+    state = sandbox.state_dir
+    hmc_url, ca_file = sandbox.endpoints['request_logs']['hmc']
+    zvm_url, _ = sandbox.endpoints['request_logs']['zvm-1']
+    outages = [(hmc_url, ca_file, 'POST', r'/nics$'),
+               (zvm_url, True, 'POST', r'^/guests/[^/]+/action$')]
+    for url, verify, method, path in outages:
+        requests.post(f'{url}/_sim/faults', json={
+            'method': method, 'path': path, 'times': 1, 'outage_s': 3600},
+            verify=verify, timeout=10).raise_for_status()
+    openstack(state, 'server', 'create', '--volume', seed.BOOT_VOLUME,
+              '--flavor', seed.SMALL_FLAVOR, '--network', seed.FLAT.name,
+              'lpar1')
+    openstack(state, 'server', 'create', '--image', seed.IMAGE_NAME,
+              '--flavor', seed.SMALL_FLAVOR, '--network', seed.FLAT.name,
+              'vm1')
+    lpar = wait_for_status(state, 'lpar1', 'ERROR')
+    vm = wait_for_status(state, 'vm1', 'ERROR')
+    assert re.search(r'HMC 127\.0\.0\.1:\d+: creating NIC OpenStack_Port_'
+                     r'\S+ of OpenStack-dpm-subset-1-\S+ failed: ',
+                     lpar['fault']['message']), lpar['fault']
+    assert re.search(r'http://127\.0\.0\.1:\d+: POST /guests/OS[0-9A-F]+/'
+                     r'action failed: ', vm['fault']['message']), vm['fault']
+    # The HMC cannot be asked while it is away: its host's record says.
+    assert list(leftovers(state, 'dpm-dpm-subset-1')) == [
+        f'partition OpenStack-dpm-subset-1-{lpar["id"]}']
+    assert len(zvm_guests(sandbox)) == 1
+    for url, verify, _, _ in outages:
+        requests.delete(f'{url}/_sim/faults', verify=verify,
+                        timeout=10).raise_for_status()
+    deadline = time.monotonic() + 4 * run.PERIODIC_SECONDS
+    while ours(sandbox) != (0, 0) and time.monotonic() < deadline:
+        time.sleep(1)
+    assert ours(sandbox) == (0, 0)
+    assert leftovers(state, 'dpm-dpm-subset-1') == {}
+    openstack(state, 'server', 'delete', '--wait', 'vm1', 'lpar1')
+    for name, source in (('vm2', ['--image', seed.IMAGE_NAME]),
+                         ('lpar2', ['--volume', seed.BOOT_VOLUME])):
+        server = openstack(state, 'server', 'create', *source, '--flavor',
+                           seed.SMALL_FLAVOR, '--network', seed.FLAT.name,
+                           '--wait', '-f', 'json', name)
+        assert server['status'] == 'ACTIVE'
+
+
+def zvm_guests(sandbox):
+    """The guests of the sandbox's cluster, which has no guest of another
+    workload (its test controls answer also while the connectors are
+    away)."""
+    zvm_url, _ = sandbox.endpoints['request_logs']['zvm-1']
+    return requests.get(f'{zvm_url}/_sim/state', timeout=10).json()['guests']
+
+
+def ours(sandbox):
+    """(partitions of the DPM host, guests) on the simulators."""
+    with dpm_cpc(sandbox) as cpc:
+        partitions = cpc.partitions.list(
+            filter_args={'name': 'OpenStack-dpm-subset-1-.*'})
+    return len(partitions), len(zvm_guests(sandbox))
+
+
+def leftovers(state, name):
+    """What the compute host of name ("dpm-<host>", "zvm-<host>") has
+    recorded to remove once its hypervisor answers."""
+    path = state / 'nova' / 'nova-ibmz' / f'{name}-leftovers.json'
+    return json.loads(path.read_text())['leftovers'] if path.exists() else {}
