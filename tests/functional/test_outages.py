@@ -208,6 +208,7 @@ class ZVMOutageTest(zvm_cloud.ZVMCloud):
     def test_an_image_for_another_hypervisor_is_refused(self):
         """The filters keep a DPM image off z/VM hosts; an admin who forces
         the host gets the property named, and nothing is made."""
+        seq = max([r['seq'] for r in self.sim.log.since()], default=0)
         image = self.glance.create(None, {
             'name': 'dpm-image', 'status': 'active', 'disk_format': 'raw',
             'container_format': 'bare', 'size': 1024,
@@ -220,6 +221,6 @@ class ZVMOutageTest(zvm_cloud.ZVMCloud):
         self.assertIn("image property hypervisor_type is 'prsm'",
                       server['fault']['message'])
         self.assertEqual([], self._ours())
-        self.assertFalse([r for r in self.sim.log.since()
+        self.assertFalse([r for r in self.sim.log.since(seq)
                           if re.match(r'^/guests$|^/images', r['path']) and
                           r['method'] == 'POST'])
