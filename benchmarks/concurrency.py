@@ -7,14 +7,11 @@ a mainframe's latencies: how many succeed, the time until the last is
 ACTIVE, and the process's peak thread count and memory meanwhile."""
 
 import dataclasses
-import io
 import pathlib
-import tempfile
 import threading
 import time
 
 from benchmarks import rig
-from nova_ibmz.sandbox import cloud as sandbox_cloud
 from nova_ibmz.sandbox import seed
 from nova_ibmz.sandbox import simulators
 
@@ -106,41 +103,21 @@ def _delete(nova, servers):
 
 def run(latency, servers=SERVERS):
     """[Burst on the DPM host, Burst on zvm-1]."""
-    with tempfile.TemporaryDirectory(prefix='nova-ibmz-bench-') as state:
-        state = pathlib.Path(state)
-        sims = simulators.Simulators(state).start()
-        nova = None
-        try:
-            sims.write_host_configs()
-            nova = sandbox_cloud.Cloud(sims, state / 'nova.log').start()
-            rig.apply_latency(latency, sims.hmc, sims.connectors)
-            flavor = next(f['id'] for f in nova.api.get_flavors()
-                          if f['name'] == seed.SMALL_FLAVOR)
-            network = seed.FLAT.id
-            image = next(i['id'] for i in nova.glance.images.values()
-                         if i['name'] == seed.IMAGE_NAME)
-            # Each DPM server boots from a volume Cinder makes from this
-            # image (one volume cannot boot 20 servers).
-            dpm_image = nova.glance.create(None, {
-                'name': 'bench-dpm', 'status': 'active',
-                'disk_format': 'raw', 'container_format': 'bare',
-                'properties': dict(seed.BOOT_VOLUME_METADATA)},
-                data=io.BytesIO(b'rhel s390x'))['id']
-            dpm = _burst(nova, simulators.DPM_HOST, {
-                'name': 'bench-dpm', 'flavorRef': flavor,
-                'networks': [{'uuid': network}],
-                'block_device_mapping_v2': [{
-                    'boot_index': 0, 'uuid': dpm_image,
-                    'source_type': 'image', 'destination_type': 'volume',
-                    'volume_size': 10, 'delete_on_termination': True}]},
-                servers)
-            zvm = _burst(nova, simulators.ZVM_HOSTS[0], {
-                'name': 'bench-zvm', 'flavorRef': flavor,
-                'imageRef': image, 'networks': [{'uuid': network}],
-                'availability_zone': f'nova:{simulators.ZVM_HOSTS[0]}'},
-                servers)
-            return [dpm, zvm]
-        finally:
-            if nova is not None:
-                nova.stop()
-            sims.stop()
+    with rig.sandbox_cloud('nova-ibmz-bench-') as (nova, sims):
+        rig.apply_latency(latency, sims.hmc, sims.connectors)
+        flavor = next(f['id'] for f in nova.api.get_flavors()
+                      if f['name'] == seed.SMALL_FLAVOR)
+        network = seed.FLAT.id
+        image = next(i['id'] for i in nova.glance.images.values()
+                     if i['name'] == seed.IMAGE_NAME)
+        dpm = _burst(nova, simulators.DPM_HOST, {
+            'name': 'bench-dpm', 'flavorRef': flavor,
+            'networks': [{'uuid': network}],
+            'block_device_mapping_v2': rig.dpm_boot(nova, 'bench-dpm')},
+            servers)
+        zvm = _burst(nova, simulators.ZVM_HOSTS[0], {
+            'name': 'bench-zvm', 'flavorRef': flavor,
+            'imageRef': image, 'networks': [{'uuid': network}],
+            'availability_zone': f'nova:{simulators.ZVM_HOSTS[0]}'},
+            servers)
+        return [dpm, zvm]

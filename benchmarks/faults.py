@@ -20,16 +20,14 @@ it too.
 
 import argparse
 import dataclasses
-import io
 import pathlib
 import re
 import sys
-import tempfile
 import time
 
 import tests  # noqa: F401  (nova on native threads, before nova.test)
 
-from nova_ibmz.sandbox import cloud as sandbox_cloud  # noqa: E402
+from benchmarks import rig  # noqa: E402
 from nova_ibmz.sandbox import seed  # noqa: E402
 from nova_ibmz.sandbox import simulators  # noqa: E402
 from nova_ibmz.sim.hmc import faults as hmc_faults  # noqa: E402
@@ -105,22 +103,13 @@ class Bench:
                            if f['name'] == seed.SMALL_FLAVOR)
         self.image = next(i['id'] for i in nova.glance.images.values()
                           if i['name'] == seed.IMAGE_NAME)
-        # Each DPM server boots from a volume Cinder makes from this.
-        self.dpm_image = nova.glance.create(None, {
-            'name': 'faults-dpm', 'status': 'active', 'disk_format': 'raw',
-            'container_format': 'bare',
-            'properties': dict(seed.BOOT_VOLUME_METADATA)},
-            data=io.BytesIO(b'rhel s390x'))['id']
+        self.dpm_boot = rig.dpm_boot(nova, 'faults-dpm')
 
     def body(self, hypervisor, name):
         body = {'name': name, 'flavorRef': self.flavor,
                 'networks': [{'uuid': seed.FLAT.id}]}
         if hypervisor == 'DPM':
-            body['block_device_mapping_v2'] = [{
-                'boot_index': 0, 'uuid': self.dpm_image,
-                'source_type': 'image', 'destination_type': 'volume',
-                'volume_size': seed.BOOT_VOLUME_GB,
-                'delete_on_termination': True}]
+            body['block_device_mapping_v2'] = self.dpm_boot
         else:
             body.update(imageRef=self.image,
                         availability_zone=f'nova:{ZVM_HOST}')
@@ -214,19 +203,9 @@ def _short(message, server_id):
 
 def run():
     """[Row] for CASES."""
-    with tempfile.TemporaryDirectory(prefix='nova-ibmz-faults-') as state:
-        state = pathlib.Path(state)
-        sims = simulators.Simulators(state).start()
-        nova = None
-        try:
-            sims.write_host_configs()
-            nova = sandbox_cloud.Cloud(sims, state / 'nova.log').start()
-            bench = Bench(nova, sims)
-            return [bench.run(case, n) for n, case in enumerate(CASES)]
-        finally:
-            if nova is not None:
-                nova.stop()
-            sims.stop()
+    with rig.sandbox_cloud('nova-ibmz-faults-') as (nova, sims):
+        bench = Bench(nova, sims)
+        return [bench.run(case, n) for n, case in enumerate(CASES)]
 
 
 def markdown(rows):

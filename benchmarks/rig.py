@@ -10,13 +10,20 @@ member of a two-member SSI cluster, the second member's driver at hand),
 or nova's in-tree z/VM driver (the reference, on a connector of its own
 with the same simulator code).  The simulators run in this process;
 a call's CPU time is the calling thread's, so it holds the driver and its
-client library, not the simulator.
+client library, not the simulator.  What runs through Nova's API uses
+the sandbox's cloud instead (sandbox_cloud).
 """
 
 import contextlib
 import dataclasses
+import io
+import pathlib
+import tempfile
 import time
 
+from nova_ibmz.sandbox import cloud
+from nova_ibmz.sandbox import seed
+from nova_ibmz.sandbox import simulators
 from tests.conformance import test_dpm
 from tests.conformance import test_nova_zvm
 from tests.conformance import test_zvm
@@ -177,3 +184,37 @@ def running(rig_class, latency=NO_LATENCY):
     finally:
         rig.set_latency(NO_LATENCY)
         rig.stop()
+
+
+@contextlib.contextmanager
+def sandbox_cloud(prefix):
+    """(Nova, simulators): the sandbox's cloud in this process, with its
+    periodic tasks off (a benchmark runs what it measures), in a
+    temporary state directory; stopped at the end."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as state:
+        state = pathlib.Path(state)
+        sims = simulators.Simulators(state).start()
+        nova = None
+        try:
+            sims.write_host_configs()
+            nova = cloud.Cloud(sims, state / 'nova.log').start()
+            yield nova, sims
+        finally:
+            if nova is not None:
+                nova.stop()
+            sims.stop()
+
+
+def dpm_boot(nova, name):
+    """block_device_mapping_v2 of a DPM server: a boot volume Cinder makes
+    for each server from an image of name (one volume cannot boot many
+    servers), deleted with the server."""
+    image = nova.glance.create(None, {
+        'name': name, 'status': 'active', 'disk_format': 'raw',
+        'container_format': 'bare',
+        'properties': dict(seed.BOOT_VOLUME_METADATA)},
+        data=io.BytesIO(b'rhel s390x'))['id']
+    return [{'boot_index': 0, 'uuid': image, 'source_type': 'image',
+             'destination_type': 'volume',
+             'volume_size': seed.BOOT_VOLUME_GB,
+             'delete_on_termination': True}]
