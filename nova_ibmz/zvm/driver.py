@@ -5,13 +5,18 @@
 
 compute_driver = ibmz.ZVMDriver.  The class only maps Nova's calls onto the
 parts: client.CloudConnector (REST), host.ZVMHost (the z/VM system),
-guest.Guests (ownership and CP state), image.Images (the connector's image
-repository, snapshots) and configdrive (what the guest boots with).
+guest.Guests (ownership, CP state, power), build (making a guest), removal
+(deleting guests, also what an outage of the connector left), resize,
+migration.Migrations (VMRELOCATE and the connector's resize operations),
+image.Images (the connector's image repository, snapshots), network,
+volume and configdrive (what the guest boots with).
 
 An instance's life on z/VM: spawn imports the Glance image into the
 connector once, defines the guest with its root minidisk at 0100, deploys
 the image with the config drive punched to the guest's reader, and logs
-the guest on.  A failure deletes the guest with all it was given.
+the guest on.  A failure deletes the guest with all it was given, and a
+build the connector fails ends with the connector's own message
+(build_step).
 """
 
 import getpass
@@ -22,7 +27,6 @@ import os_resource_classes as orc
 from nova.compute import power_state
 from nova.compute import task_states
 from nova import exception
-from nova import objects
 from nova.objects import diagnostics
 from nova.objects import fields
 from nova.virt import driver
@@ -41,17 +45,11 @@ from nova_ibmz.zvm import image
 from nova_ibmz.zvm import migration as zvm_migration
 from nova_ibmz.zvm import network
 from nova_ibmz.zvm import removal
+from nova_ibmz.zvm import resize
 from nova_ibmz.zvm import volume
 
 LOG = logging.getLogger(__name__)
 CONF = conf.CONF
-
-
-def _root_backup(migration):
-    """The connector's image of a root disk that a resize enlarged, kept
-    until the resize is confirmed or reverted: named after the migration,
-    so that a copy a confirm could not delete is never another resize's."""
-    return f'resize-{migration.uuid}'
 
 
 class ZVMDriver(driver.ComputeDriver):
@@ -92,6 +90,8 @@ class ZVMDriver(driver.ComputeDriver):
             self._connector, self._guests, self._volumes, self._images,
             instance_host or leftovers.host_of, self._nova_host,
             CONF.state_path)
+        self._resizes = resize.Resizes(config, self._guests, self._images,
+                                       self._migrations, self._removal)
         self._builds = build.Builds(
             virtapi, config, self._connector, self._guests, self._images,
             self._network, self._volumes, self._migrations, self._removal,
@@ -120,11 +120,7 @@ class ZVMDriver(driver.ComputeDriver):
         return self._guests.instance_uuids()
 
     def instance_exists(self, instance):
-        try:
-            self._guests.owned(instance)
-            return True
-        except exception.InstanceNotFound:
-            return False
+        return self._guests.exists(instance)
 
     def get_info(self, instance, use_cache=True):
         return hardware.InstanceInfo(
@@ -233,7 +229,7 @@ class ZVMDriver(driver.ComputeDriver):
         and given back."""
         uid = guest.userid(instance)
         if instance.task_state == task_states.RESIZE_REVERTING:
-            if self._same_host(context, instance):
+            if resize.same_host(context, instance):
                 return      # finish_revert_migration resizes it back
             if self.instance_exists(instance):
                 self._guests.action(instance, 'stop', state_after='off')
@@ -257,20 +253,11 @@ class ZVMDriver(driver.ComputeDriver):
     # -- power -----------------------------------------------------------
 
     def power_off(self, instance, timeout=0, retry_interval=0):
-        """A shutdown in the guest (softstop), then CP logs it off; with
-        timeout 0, logs it off at once."""
-        guest.mark_paused(instance, False)
-        if timeout:
-            self._guests.action(instance, 'softstop', state_after='off',
-                                timeout=timeout,
-                                poll_interval=retry_interval or 10)
-        else:
-            self._guests.action(instance, 'stop', state_after='off')
+        self._guests.power_off(instance, timeout, retry_interval)
 
     def power_on(self, context, instance, network_info,
                  block_device_info=None, accel_info=None, share_info=None):
-        guest.mark_paused(instance, False)
-        self._guests.action(instance, 'start', state_after='on')
+        self._guests.power_on(instance)
 
     def resume_state_on_host_boot(self, context, instance, network_info,
                                   block_device_info=None):
@@ -372,24 +359,12 @@ class ZVMDriver(driver.ComputeDriver):
                                            network_info,
                                            block_migration=False,
                                            block_device_info=None):
-        self._adopt(instance, network_info, 'on')
+        self._resizes.adopt(instance, network_info, 'on')
 
     def rollback_live_migration_at_destination(
             self, context, instance, network_info, block_device_info,
             destroy_disks=True, migrate_data=None):
         """The guest never left the source: nothing here to undo."""
-
-    def _adopt(self, instance, network_info, state):
-        """Take the instance's guest of the shared directory into our
-        connector: only a guest marked as the instance's, never another
-        workload's of that name.  Cost: one GET, one register_vm."""
-        uid = guest.userid(instance)
-        self._guests.check_mark(instance, uid)
-        self._migrations.register(
-            uid, guest.os_version(instance),
-            [(vif['address'], vif['id']) for vif in network_info or []])
-        self._guests.adopted(uid, instance.uuid)
-        self._guests.record(uid, state)
 
     # -- resize (cold; to this member or another of the SSI cluster) -------
 
@@ -397,95 +372,23 @@ class ZVMDriver(driver.ComputeDriver):
                                    flavor, network_info,
                                    block_device_info=None,
                                    timeout=0, retry_interval=0):
-        """Check the new flavor against the guest, then log it off.  Its
-        minidisks are in the cluster's disk pools: nothing to copy.  A
-        running guest that stays on this member and only grows CPUs and
-        memory keeps running: finish_migration resizes it live."""
-        uid = self._guests.owned(instance)
-        same_host = self._same_host(context, instance)
-        self._migrations.check_resize(uid, instance.flavor, flavor,
-                                      same_host=same_host)
-        live = (same_host and flavor.vcpus >= instance.flavor.vcpus and
-                flavor.memory_mb >= instance.flavor.memory_mb and
-                not zvm_migration.root_grows(instance.flavor, flavor) and
-                self.get_info(instance, use_cache=False).state ==
-                power_state.RUNNING)
-        if not live:
-            self.power_off(instance, timeout, retry_interval)
+        self._resizes.prepare(context, instance, flavor, timeout,
+                              retry_interval)
         return ''
-
-    @staticmethod
-    def _same_host(context, instance):
-        """Whether the instance's migration stays on its compute host.
-        Nova passes the destination's address only, which the computes of
-        several z/VM systems on one machine share: the record names it."""
-        migration_context = (instance.migration_context if
-                             instance.obj_attr_is_set('migration_context')
-                             else None)
-        if not migration_context:
-            return False
-        record = objects.Migration.get_by_id(context,
-                                             migration_context.migration_id)
-        return record.source_compute == record.dest_compute
 
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,
                          allocations, block_device_info=None, power_on=True,
                          share_info=None):
-        if migration.source_compute != migration.dest_compute:
-            self._adopt(instance, network_info, 'off')
-        old, new = instance.old_flavor, instance.flavor
-        if zvm_migration.root_grows(old, new):
-            self._migrations.grow_root(
-                self._guests.owned(instance), old.root_gb, new.root_gb,
-                str(self._config.disk_pool), _root_backup(migration))
-        self._apply_flavor(instance, power_on)
+        self._resizes.finish(migration, instance, network_info, power_on)
 
     def confirm_migration(self, context, migration, instance, network_info):
-        """On the source: give up a guest that went to another member, or
-        drop the backup of a root disk that grew here."""
-        uid = guest.userid(instance)
-        if migration.source_compute != migration.dest_compute:
-            self._migrations.release(uid)
-            self._guests.forgotten(uid)
-        else:
-            self._removal.image_or_later(instance, _root_backup(migration))
+        self._resizes.confirm(migration, instance)
 
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,
                                 power_on=True, share_info=None):
-        # The compute manager has put the old flavor back on the instance.
-        if not self.instance_exists(instance):
-            self._adopt(instance, network_info, 'off')
-        backup = _root_backup(migration)
-        if self._images.exists(backup):
-            # The root disk grew: the one from before the resize again.
-            self.power_off(instance)
-            self._migrations.replace_root(
-                self._guests.owned(instance), instance.flavor.root_gb,
-                str(self._config.disk_pool), backup)
-            self._images.delete(backup)
-        self._apply_flavor(instance, power_on)
-
-    def _apply_flavor(self, instance, power_on):
-        """The instance's flavor on its guest: live when it is running and
-        only grows, else logged off (its directory entry counts from the
-        next logon), then logged on if asked."""
-        uid = self._guests.owned(instance)
-        flavor = instance.flavor
-        if self.get_info(instance, use_cache=False).state == \
-                power_state.RUNNING:
-            try:
-                self._migrations.live_resize(uid, flavor.vcpus,
-                                             flavor.memory_mb)
-                return
-            except exception.ResizeError as e:
-                LOG.info('Resizing %s with a restart: %s', uid, e,
-                         instance=instance)
-                self.power_off(instance)
-        self._migrations.apply_flavor(uid, flavor.vcpus, flavor.memory_mb)
-        if power_on:
-            self.power_on(None, instance, None)
+        self._resizes.revert(migration, instance, network_info, power_on)
 
     # -- networks ---------------------------------------------------------
 

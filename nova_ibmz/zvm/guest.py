@@ -174,6 +174,14 @@ class Guests:
             raise exception.InstanceNotFound(instance_id=instance.uuid)
         return uid
 
+    def exists(self, instance):
+        """Whether the instance's guest is ours.  Cost: as owned()."""
+        try:
+            self.owned(instance)
+            return True
+        except exception.InstanceNotFound:
+            return False
+
     def check_mark(self, instance, uid):
         """Refuse uid unless its directory entry carries the instance's
         mark.  Cost: one GET .../user_direct."""
@@ -260,6 +268,21 @@ class Guests:
         if state_after is not None:
             self.record(uid, state_after)
         return output
+
+    def power_off(self, instance, timeout=0, retry_interval=0):
+        """A shutdown in the guest (softstop), then CP logs it off; with
+        timeout 0, logs it off at once.  Cost: one action."""
+        mark_paused(instance, False)
+        if timeout:
+            self.action(instance, 'softstop', state_after='off',
+                        timeout=timeout, poll_interval=retry_interval or 10)
+        else:
+            self.action(instance, 'stop', state_after='off')
+
+    def power_on(self, instance):
+        """Log the guest on.  Cost: one action."""
+        mark_paused(instance, False)
+        self.action(instance, 'start', state_after='on')
 
     def delete(self, uid):
         """Log off and delete guest uid with its minidisks and NICs; gone
