@@ -111,6 +111,25 @@ class DPMOutageTest(dpm_cloud.DPMCloud):
         self.assertEqual(([], []), self._ours())
         self._next_boot_works()
 
+    def test_a_busy_hmc_ends_the_build_with_its_answer(self):
+        """Create Partition runs in prepare_for_spawn, where any other
+        error would reach the user as "Failure prepping block device": the
+        HMC's busy answer, repeated [dpm] hmc_retries times, is the fault;
+        the build is not rescheduled."""
+        self.controls.fault(method='POST', path=r'/cpcs/[^/]+/partitions$',
+                            status=409, reason=2, message='object busy')
+        seq = self.controls.last_seq()
+        server = self._wait_for_state_change(self._boot(), 'ERROR')
+        self.assertEqual(
+            f'Build of instance {server["id"]} aborted: HMC 127.0.0.1:'
+            f'{hmc.server().port}: creating partition '
+            f'{partition.partition_name(dpm_cloud.HOST, server["id"])} '
+            f'refused: HTTP 409,2: object busy', server['fault']['message'])
+        self.assertEqual(2, len([
+            r for r in self.controls.requests(seq) if r['method'] == 'POST'
+            and re.search(r'/partitions$', r['path'])]))
+        self.assertEqual(([], []), self._ours())
+
     def test_a_boot_volume_for_another_hypervisor_is_refused(self):
         """The filters keep a z/VM volume off DPM hosts; an admin who forces
         the host gets the property named, and nothing is made."""
@@ -204,6 +223,30 @@ class ZVMOutageTest(zvm_cloud.ZVMCloud):
         self._run_periodics()
         self._assert_nothing_left()
         self._next_boot_works()
+
+    def test_a_busy_connector_ends_the_build_with_its_answer(self):
+        """HTTP 503 at every POST /guests, repeated [zvm] connector_retries
+        times: the connector's answer is the fault, and the build is not
+        rescheduled to the other member."""
+        with self.sim.model.lock:
+            self.sim.model.faults.add(faults.parse_rule({
+                'method': 'POST', 'path': r'^/guests$', 'status': 503,
+                'errmsg': 'too many deploys'}))
+        seqs = [max([r['seq'] for r in sim.log.since()], default=0)
+                for sim in self._connectors()]
+        server = self._create_server(
+            image_uuid=self.image, flavor_id=self.flavor, host='zvm-1',
+            networks=[{'uuid': self.neutron.network_1['id']}],
+            expected_state='ERROR')
+        self.assertEqual(
+            f'Build of instance {server["id"]} aborted: POST /guests: HTTP '
+            f'503, overallRC 503 rc 503 rs 1 modID 120: too many deploys',
+            server['fault']['message'])
+        self.assertEqual([2, 0], [
+            len([r for r in sim.log.since(seq) if r['method'] == 'POST' and
+                 r['path'] == '/guests'])
+            for sim, seq in zip(self._connectors(), seqs)])
+        self.assertEqual([], self._ours())
 
     def test_an_image_for_another_hypervisor_is_refused(self):
         """The filters keep a DPM image off z/VM hosts; an admin who forces
