@@ -17,6 +17,7 @@ until its own build settles the record.
 """
 
 import os
+import threading
 
 from nova import exception
 from oslo_log import log as logging
@@ -40,16 +41,18 @@ class Removal:
         self._known_instances = known_instances
         self._state_path = state_path
         self._leftovers = None
+        self._lock = threading.Lock()
 
     @property
     def leftovers(self):
         """The subset's leftovers file, read on first use: the host's name
         is known for sure only once Nova has started the driver."""
-        if self._leftovers is None:
-            self._leftovers = leftovers.Leftovers(os.path.join(
-                self._state_path, 'nova-ibmz',
-                f'dpm-{self._subset.host}-leftovers.json'))
-        return self._leftovers
+        with self._lock:
+            if self._leftovers is None:
+                self._leftovers = leftovers.Leftovers(os.path.join(
+                    self._state_path, 'nova-ibmz',
+                    f'dpm-{self._subset.host}-leftovers.json'))
+            return self._leftovers
 
     # -- an instance's partition -----------------------------------------
 
