@@ -20,7 +20,7 @@ from nova.network import model as network_model
 from nova_ibmz.conf import dpm as dpm_conf
 from nova_ibmz.conf import types
 from nova_ibmz.dpm import driver as dpm_driver
-from nova_ibmz.dpm import partition
+from nova_ibmz.hmc import naming
 from nova_ibmz.dpm import storage
 from tests import hmcsim
 
@@ -118,7 +118,7 @@ def foreign_partitions(topology='default'):
 
 def find_partition(instance_uuid, host=HOST, topology='default'):
     """The faked partition host made for the instance, or None."""
-    name = partition.partition_name(host, instance_uuid)
+    name = naming.partition_name(host, instance_uuid)
     with server(topology).sim.lock:
         found = [p for p in faked_cpc(topology).partitions.list()
                  if p.name == name]
@@ -134,8 +134,8 @@ def add_partition(host, instance_uuid, instance_name, ifls=1, memory=1024,
     with server().sim.lock:
         return faked_cpc().partitions.add({
             'object-id': str(uuid_lib.uuid4()),
-            'name': name or partition.partition_name(host, instance_uuid),
-            'description': (partition.description(host, instance_name)
+            'name': name or naming.partition_name(host, instance_uuid),
+            'description': (naming.description(host, instance_name)
                             if description is None else description),
             'status': status,
             'type': 'linux',

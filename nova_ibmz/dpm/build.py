@@ -20,6 +20,7 @@ from oslo_log import log as logging
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.common import hvtype
 from nova_ibmz.dpm import network
+from nova_ibmz.hmc import naming
 from nova_ibmz.dpm import partition
 from nova_ibmz.dpm import storage
 
@@ -54,7 +55,7 @@ class Builds:
         try:
             if self._subset.storage_groups:
                 group, initiators = storage.create_group(
-                    self._subset, part, partition.description(
+                    self._subset, part, naming.description(
                         self._subset.host, instance.name))
             else:
                 initiators = self._create_hbas(part)

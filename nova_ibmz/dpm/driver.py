@@ -38,6 +38,7 @@ from nova_ibmz.dpm import build
 from nova_ibmz.dpm import console
 from nova_ibmz.dpm import host
 from nova_ibmz.dpm import metrics
+from nova_ibmz.hmc import naming
 from nova_ibmz.dpm import partition
 from nova_ibmz.dpm import removal
 from nova_ibmz.dpm import storage
@@ -95,11 +96,11 @@ class DPMDriver(driver.ComputeDriver):
     def list_instances(self):
         """Instance names, from the descriptions.  Partitions the retired
         nova-dpm made carry no name there: list_instance_uuids has them."""
-        names = (partition.instance_name(p) for p in self._subset.partitions())
+        names = (naming.instance_name(p) for p in self._subset.partitions())
         return [n for n in names if n]
 
     def list_instance_uuids(self):
-        return [partition.instance_uuid(p, self._subset.host)
+        return [naming.instance_uuid(p, self._subset.host)
                 for p in self._subset.partitions()]
 
     def get_num_instances(self):

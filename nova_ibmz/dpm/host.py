@@ -9,7 +9,7 @@ partition list request that carries the properties we need, kept for
 ``status_cache_seconds`` so that Nova's power-state sync of N instances
 costs one request, not N.  Our own changes drop the cached list.  A
 request the HMC calls temporary (busy, no answer) costs one more per
-[dpm] hmc_retries try, where repeating it is safe (dpm.session).
+[dpm] hmc_retries try, where repeating it is safe (hmc.session).
 """
 
 import re
@@ -27,8 +27,10 @@ from nova_ibmz.common.exception import ConfigurationError
 from nova_ibmz.common.exception import HypervisorUnreachable
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.common.exception import RequestRefused
+from nova_ibmz.hmc import errors
+from nova_ibmz.hmc import session
+from nova_ibmz.hmc import naming
 from nova_ibmz.dpm import partition
-from nova_ibmz.dpm import session
 
 LOG = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ OPERATING_STATUSES = frozenset(['active', 'operating', 'degraded',
 
 
 def open_session(config):
-    """A session to the HMC (see dpm.session); logon happens on first use."""
+    """A session to the HMC (see hmc.session); logon happens on first use."""
     # zhmcclient puts the host into its URL as given.
     return session.HMCSession(
         config.hmc.url_host, config.hmc_username, config.hmc_password,
@@ -52,11 +54,11 @@ def open_session(config):
 class LogonRefused(HypervisorUnreachable):
     """The HMC refused the logon of [dpm] hmc_username (403 reason 0)."""
 
-    def __init__(self, endpoint, what, user, refusal):
-        self.refusal = f'the logon of {user!r} was refused ({refusal})'
-        super().__init__(endpoint, f'{what} failed: {self.refusal}; check '
-                         '[dpm] hmc_username and hmc_password, and that '
-                         'the user is enabled on the HMC')
+    def __init__(self, error):
+        self.refusal = error.refusal
+        super().__init__(error.endpoint, f'{error.summary}; check [dpm] '
+                         'hmc_username and hmc_password, and that the user '
+                         'is enabled on the HMC')
 
 
 class CPCSubset:
@@ -97,21 +99,15 @@ class CPCSubset:
         with self._lock:
             self._session.operation = what
             try:
-                return func(*args, **kwargs)
-            except zhmcclient.HTTPError as e:
-                if e.http_status == 404:
-                    raise
-                reason = f'HTTP {e.http_status},{e.reason}: {e.message}'
-                if e.http_status < 500:
-                    raise RequestRefused(self.endpoint, what, reason)
-                raise HypervisorUnreachable(self.endpoint,
-                                            f'{what} failed: {reason}')
-            except zhmcclient.ServerAuthError as e:
-                raise LogonRefused(self.endpoint, what,
-                                   self.config.hmc_username, e)
-            except (zhmcclient.ConnectionError, zhmcclient.AuthError) as e:
-                raise HypervisorUnreachable(self.endpoint,
-                                            f'{what} failed: {e}')
+                return errors.call(self.endpoint, what,
+                                   self.config.hmc_username, func, *args,
+                                   **kwargs)
+            except errors.LogonRefused as e:
+                raise LogonRefused(e)
+            except errors.Refused as e:
+                raise RequestRefused(self.endpoint, what, e.why)
+            except errors.Unreachable as e:
+                raise HypervisorUnreachable(self.endpoint, e.summary)
             finally:
                 self._session.operation = None
 
@@ -149,13 +145,13 @@ class CPCSubset:
 
     def check(self):
         """Fail unless the CPC can host this subset (for init_host)."""
-        longest = len(partition.partition_name(self.host, UUID_LENGTH * 'x'))
-        if longest > partition.MAX_NAME:
+        longest = len(naming.partition_name(self.host, UUID_LENGTH * 'x'))
+        if longest > naming.MAX_NAME:
             raise ConfigurationError(
                 'DEFAULT', 'host', f'{self.host!r} makes partition names of '
-                f'{longest} characters; the HMC takes {partition.MAX_NAME}: '
+                f'{longest} characters; the HMC takes {naming.MAX_NAME}: '
                 f'use a host name of at most '
-                f'{len(self.host) - longest + partition.MAX_NAME} '
+                f'{len(self.host) - longest + naming.MAX_NAME} '
                 'characters')
         cpc = self.cpc
         props = cpc.properties
@@ -196,7 +192,7 @@ class CPCSubset:
             age = now - self._listing[0] if self._listing else None
             if fresh or age is None or age >= self.config.status_cache_seconds:
                 self._listing = (now, self._list(
-                    partition.name_filter(self.host)))
+                    naming.name_filter(self.host)))
             return self._listing[1]
 
     def changed(self):
@@ -210,11 +206,11 @@ class CPCSubset:
             filter_args={'name': name_regex},
             additional_properties=list(partition.LIST_PROPERTIES))
         return [dict(p.properties) for p in found
-                if partition.is_owned(p.properties, self.host)]
+                if naming.is_owned(p.properties, self.host)]
 
     def find(self, instance, fresh=False):
         """Properties of the instance's partition; InstanceNotFound if none."""
-        name = partition.partition_name(self.host, instance.uuid)
+        name = naming.partition_name(self.host, instance.uuid)
         for props in self.partitions(fresh):
             if props['name'] == name:
                 return props

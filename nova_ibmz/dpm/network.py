@@ -6,7 +6,7 @@
 A port bound by the networking-dpm agent has vif_type ``dpm_vswitch``, and
 its binding details carry the object id of the HMC virtual switch in
 ``object_id``.  The NIC's description "OpenStack mac=<mac>,
-CPCSubset=<host>" is how that agent finds the NIC of a port.
+CPCSubset=<host>" (hmc.naming) is how that agent finds the NIC of a port.
 
 An OSA NIC's MAC address is chosen by the HMC, so the guest sets Neutron's
 MAC itself: the DPM guest image tools read "<devno>,<port>,<mac>;" per NIC
@@ -17,6 +17,7 @@ from the kernel command line, which the partition's
 import dataclasses
 
 from nova_ibmz.common.exception import InstanceSetupError
+from nova_ibmz.hmc import naming
 
 VIF_TYPE = 'dpm_vswitch'
 # NIC device numbers are ours to choose, so we know them without asking the
@@ -39,13 +40,13 @@ class NicSpec:
 
     @property
     def name(self):
-        return f'OpenStack_Port_{self.port_id}'
+        return naming.nic_name(self.port_id)
 
     def properties(self, host):
         """The body of Create NIC."""
         props = {
             'name': self.name,
-            'description': f'OpenStack mac={self.mac}, CPCSubset={host}',
+            'description': naming.nic_description(host, self.mac),
             'virtual-switch-uri': f'/api/virtual-switches/{self.vswitch_id}',
             'device-number': self.devno,
         }

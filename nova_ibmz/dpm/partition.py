@@ -1,26 +1,17 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""Partitions as instances: names, ownership and power state.
-
-A CPC runs other workloads next to OpenStack, so a compute host recognises
-its own partitions by two marks it sets when it creates them (the seed
-driver's conventions): the name "OpenStack-<host>-<instance uuid>" and a
-description starting "OpenStack CPCSubset=<host>".  A partition that lacks
-either mark is foreign and is never changed.
+"""Partitions as instances: power state and the operations on an owned
+partition.  Their names and ownership marks are in hmc.naming (the DPM
+Neutron agent needs them too).
 """
 
-import re
 import time
 
 from nova.compute import power_state
 
 from nova_ibmz.common.exception import HypervisorUnreachable
-
-NAME_PREFIX = 'OpenStack'
-UUID_RE = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
-# The HMC's limit for partition and storage group names.
-MAX_NAME = 64
+from nova_ibmz.hmc import naming
 
 # Properties one partition list request returns for every subset partition:
 # enough for power sync, ownership and resource accounting at once.
@@ -45,54 +36,6 @@ _POWER_STATES = {
 }
 
 
-def partition_name(host, instance_uuid):
-    return f'{NAME_PREFIX}-{host}-{instance_uuid}'
-
-
-def name_filter(host):
-    """Regex for the HMC's name filter (matched against the whole name)."""
-    return f'{re.escape(NAME_PREFIX)}-{re.escape(host)}-.*'
-
-
-def _owned_name(host):
-    return f'{re.escape(NAME_PREFIX)}-{re.escape(host)}-{UUID_RE}'
-
-
-def description(host, instance_name):
-    return f'{_description_mark(host)} Instance={instance_name}'
-
-
-def _description_mark(host):
-    return f'{NAME_PREFIX} CPCSubset={host}'
-
-
-def _description_fields(text):
-    if not text.startswith(NAME_PREFIX + ' '):
-        return {}
-    return dict(f.split('=', 1) for f in text.split()[1:] if '=' in f)
-
-
-def is_owned(props, host):
-    """True if the partition (or storage group) with these properties
-    belongs to host: named "OpenStack-<host>-<uuid>", and described as
-    starting "OpenStack CPCSubset=<host>" (then a space, or nothing)."""
-    name_ok = re.fullmatch(_owned_name(host), props.get('name', ''))
-    text = props.get('description') or ''
-    mark = _description_mark(host)
-    return bool(name_ok) and (text == mark or text.startswith(mark + ' '))
-
-
-def instance_uuid(props, host):
-    """The Nova instance uuid an owned partition's name carries."""
-    return props['name'][len(partition_name(host, '')):]
-
-
-def instance_name(props):
-    """The Nova instance name recorded in an owned partition."""
-    return _description_fields(props.get('description') or '').get(
-        'Instance')
-
-
 def power_state_of(status):
     return _POWER_STATES.get(status, power_state.NOSTATE)
 
@@ -111,8 +54,8 @@ STOP_FROM = frozenset(['active', 'degraded', 'paused', 'terminated',
 def create_properties(host, instance):
     """Create Partition body for the instance's flavor."""
     return {
-        'name': partition_name(host, instance.uuid),
-        'description': description(host, instance.name),
+        'name': naming.partition_name(host, instance.uuid),
+        'description': naming.description(host, instance.name),
         'type': 'linux',
         'processor-mode': 'shared',
         'ifl-processors': instance.flavor.vcpus,

@@ -5,7 +5,7 @@
 behind, and orphans found at start.
 
 Every partition removed here carries both of this host's marks, checked
-on the HMC right before (subset.owned, partition.is_owned): a partition of
+on the HMC right before (subset.owned, naming.is_owned): a partition of
 another workload, or of another compute host, is never stopped or deleted.
 
 When the HMC stops answering in the middle of a removal, the partition is
@@ -24,6 +24,7 @@ from oslo_log import log as logging
 import zhmcclient
 
 from nova_ibmz.common import leftovers
+from nova_ibmz.hmc import naming
 from nova_ibmz.dpm import partition
 from nova_ibmz.dpm import storage
 
@@ -78,7 +79,7 @@ class Removal:
         try:
             self.instance(instance, part, status)
         except Exception as e:
-            name = partition.partition_name(self._subset.host, instance.uuid)
+            name = naming.partition_name(self._subset.host, instance.uuid)
             self.leftovers.remember(
                 self._key(name), instance.uuid, e.format_message() if
                 isinstance(e, exception.NovaException) else str(e),
@@ -88,7 +89,7 @@ class Removal:
         """Before the instance's partition is made again (an unshelve after
         a removal failed): remove the one recorded as left over, or raise.
         """
-        name = partition.partition_name(self._subset.host, instance.uuid)
+        name = naming.partition_name(self._subset.host, instance.uuid)
         self.leftovers.settle(self._key(name), self._remove_recorded)
 
     @staticmethod
@@ -131,7 +132,7 @@ class Removal:
         removal per orphan removed."""
         known = self._known_instances(self._subset.host)
         for props in self._subset.partitions(fresh=True):
-            if partition.instance_uuid(props, self._subset.host) in known:
+            if naming.instance_uuid(props, self._subset.host) in known:
                 continue
             if action != 'remove':
                 LOG.warning('Partition %s belongs to host %s but to none of '
@@ -184,7 +185,7 @@ class Removal:
         description = self._subset.hmc_call(
             f'reading storage group {group.name}', group.get_property,
             'description')
-        owned = partition.is_owned(dict(group.properties,
-                                        description=description),
-                                   self._subset.host)
+        owned = naming.is_owned(dict(group.properties,
+                                     description=description),
+                                self._subset.host)
         return group if owned else None

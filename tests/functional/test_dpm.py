@@ -10,7 +10,7 @@ import uuid
 from nova.tests.functional.api import client
 from oslo_utils.fixture import uuidsentinel as uuids
 
-from nova_ibmz.dpm import partition
+from nova_ibmz.hmc import naming
 from tests.functional import dpm_cloud
 from tests.functional.dpm_cloud import HOST
 from tests.functional.dpm_cloud import hmc_controls
@@ -163,5 +163,5 @@ class DPMServersTest(dpm_cloud.DPMCloud):
         self.restart_compute_service(self.compute,
                                      keep_hypervisor_state=False)
         names = [p.name for p in hmc.faked_cpc().partitions.list()]
-        self.assertNotIn(partition.partition_name(HOST, orphan), names)
+        self.assertNotIn(naming.partition_name(HOST, orphan), names)
         self.assertEqual('active', self._status(server))

@@ -16,7 +16,7 @@ partition, are untouched throughout (the clouds' own checks and ours).
 import re
 import uuid
 
-from nova_ibmz.dpm import partition
+from nova_ibmz.hmc import naming
 from nova_ibmz.sim.zvm import faults
 from tests import connector
 from tests.functional import dpm_cloud
@@ -72,7 +72,7 @@ class DPMOutageTest(dpm_cloud.DPMCloud):
                          r'OpenStack_Port_\S+ of OpenStack-dpm-subset-1-'
                          f'{server["id"]} failed: ')
         self.assertEqual(
-            [partition.partition_name(dpm_cloud.HOST, server['id'])],
+            [naming.partition_name(dpm_cloud.HOST, server['id'])],
             self._ours()[0])
         return server
 
@@ -123,7 +123,7 @@ class DPMOutageTest(dpm_cloud.DPMCloud):
         self.assertEqual(
             f'Build of instance {server["id"]} aborted: HMC 127.0.0.1:'
             f'{hmc.server().port}: creating partition '
-            f'{partition.partition_name(dpm_cloud.HOST, server["id"])} '
+            f'{naming.partition_name(dpm_cloud.HOST, server["id"])} '
             f'refused: HTTP 409,2: object busy', server['fault']['message'])
         self.assertEqual(2, len([
             r for r in self.controls.requests(seq) if r['method'] == 'POST'

@@ -23,7 +23,7 @@ import sys
 
 import pytest
 
-from nova_ibmz.dpm import partition
+from nova_ibmz.hmc import naming
 from nova_ibmz.sandbox import seed
 from nova_ibmz.sandbox import simulators
 from tests.functional import test_sandbox
@@ -99,7 +99,7 @@ class Readme:
             f'{CLI}console log show vm1': self.console(
                 'vm1', lambda server_id: 'vm1'),
             f'{CLI}console log show lpar1': self.console(
-                'lpar1', lambda server_id: partition.partition_name(
+                'lpar1', lambda server_id: naming.partition_name(
                     simulators.DPM_HOST, server_id)),
             f'{CLI}server migrate --live-migration --wait vm1':
                 self.migrated,

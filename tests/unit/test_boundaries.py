@@ -74,16 +74,16 @@ BOUNDARIES = (
             'the same global oslo CONF as Neutron, so the two never share '
             'a process; and an agent host runs no simulator or sandbox'),
     Boundary(
-        packages=('nova_ibmz.dpm.session',),
+        packages=('nova_ibmz.hmc', 'nova_ibmz.connector'),
         forbidden=('nova', 'neutron', 'nova_ibmz.conf', 'nova_ibmz.neutron',
-                   'nova_ibmz.dpm.driver', 'nova_ibmz.zvm.driver')
+                   'nova_ibmz.dpm', 'nova_ibmz.zvm', 'nova_ibmz.common')
         + SCAFFOLDING,
-        why='both nova-compute and the Neutron agents use the HMC session, '
-            'and Nova and Neutron never share a process: it imports '
-            'neither'),
+        why='both nova-compute and the Neutron agents use what these hold '
+            'of the HMC and of the Cloud Connector, and Nova and Neutron '
+            'never share a process: they import neither'),
 )
 # Packages a boundary may name before they exist.
-PLANNED = {'nova_ibmz.neutron', 'nova_ibmz.dpm.session'}
+PLANNED = {'nova_ibmz.neutron', 'nova_ibmz.connector'}
 
 
 def is_under(name, prefixes):

@@ -24,7 +24,7 @@ from nova_ibmz.common.exception import RequestRefused
 from nova_ibmz.common import fc
 from nova_ibmz.conf import types
 from nova_ibmz.dpm import driver as dpm_driver
-from nova_ibmz.dpm import partition
+from nova_ibmz.hmc import naming
 from nova_ibmz.dpm import storage
 from tests import hmc
 from tests import hmcsim
@@ -381,8 +381,8 @@ def test_foreign_partition_with_the_instance_name_is_never_touched(
     decoy = hmc.add_partition(hmc.HOST, instance.uuid, 'x',
                               description='Imported workload')
     before = partition_props(decoy)
-    assert before['name'] == partition.partition_name(hmc.HOST,
-                                                      instance.uuid)
+    assert before['name'] == naming.partition_name(hmc.HOST,
+                                                   instance.uuid)
     seq = controls.last_seq()
 
     with pytest.raises(InstanceSetupError) as e:
@@ -785,10 +785,10 @@ def test_init_host_handles_orphans(driver, caplog, action, kept):
         host_name=hmc.HOST, known_instances=lambda host: {known})
     dpm.init_host(hmc.HOST)
     names = {p.name for p in hmc.faked_cpc().partitions.list()}
-    assert partition.partition_name(hmc.HOST, known) in names
-    assert partition.partition_name('subset-2', elsewhere) in names
-    assert (partition.partition_name(hmc.HOST, orphan) in names) is kept
-    assert partition.partition_name(hmc.HOST, orphan) in caplog.text
+    assert naming.partition_name(hmc.HOST, known) in names
+    assert naming.partition_name('subset-2', elsewhere) in names
+    assert (naming.partition_name(hmc.HOST, orphan) in names) is kept
+    assert naming.partition_name(hmc.HOST, orphan) in caplog.text
     assert dpm.list_instance_uuids() == (
         [known, orphan] if kept else [known])
 

@@ -23,7 +23,7 @@ from nova_ibmz.common.exception import HypervisorUnreachable
 from nova_ibmz.conf import types
 from nova_ibmz.dpm import driver as dpm_driver
 from nova_ibmz.dpm import host as dpm_host
-from nova_ibmz.dpm import partition
+from nova_ibmz.hmc import naming
 from tests import hmc
 from tests import hmcsim
 
@@ -271,7 +271,7 @@ def populated(driver):
             description='Imported workload, hands off')
     # Described as ours, but named for another host.
     add_own('decoy-description', ifls=14, memory=200000,
-            name=partition.partition_name('other', uuidutils.generate_uuid()))
+            name=naming.partition_name('other', uuidutils.generate_uuid()))
     return own
 
 
@@ -349,7 +349,7 @@ def test_get_info_sees_status_changes(controls, driver, populated):
     uuid = populated['instance-00000001']
     assert driver.get_info(instance(uuid)).state == power_state.RUNNING
     [faked] = hmc.faked_cpc().partitions.list(
-        {'name': re.escape(partition.partition_name(hmc.HOST, uuid))})
+        {'name': re.escape(naming.partition_name(hmc.HOST, uuid))})
     controls.set_properties(faked.uri, status='stopped')
     assert driver.get_info(instance(uuid), use_cache=False).state == \
         power_state.SHUTDOWN
@@ -369,7 +369,7 @@ def test_get_info_of_a_partition_not_ours(driver):
         driver.get_info(instance(uuid))
     # The same uuid in another host's subset is not ours either.
     hmc.add_partition('other', uuid, 'y',
-                      name=partition.partition_name('other', uuid))
+                      name=naming.partition_name('other', uuid))
     with pytest.raises(nova_exception.InstanceNotFound):
         driver.get_info(instance(uuid))
 
@@ -377,8 +377,8 @@ def test_get_info_of_a_partition_not_ours(driver):
 def test_host_name_prefix_of_another_host(make_driver, populated):
     """Host 'subset' must not take the partitions of host 'subset-1'."""
     # The name filter alone would match them: ownership needs both marks.
-    assert re.fullmatch(partition.name_filter('subset'),
-                        partition.partition_name('subset-1', 'u'))
+    assert re.fullmatch(naming.name_filter('subset'),
+                        naming.partition_name('subset-1', 'u'))
     driver = make_driver(host='subset')
     assert driver.list_instances() == []
     assert driver.get_available_resource('subset')['memory_mb_used'] == 0
@@ -394,11 +394,11 @@ def test_host_name_with_regex_characters(make_driver):
     # described as ours: only escaping the host name keeps it out.
     lookalike = 'subXsettt1'
     assert re.fullmatch(f'OpenStack-{host}-.*',
-                        partition.partition_name(lookalike, 'u'))
+                        naming.partition_name(lookalike, 'u'))
     add_own('lookalike', ifls=4, memory=4096,
-            name=partition.partition_name(lookalike,
-                                          uuidutils.generate_uuid()),
-            description=partition.description(host, 'lookalike'))
+            name=naming.partition_name(lookalike,
+                                       uuidutils.generate_uuid()),
+            description=naming.description(host, 'lookalike'))
     driver = make_driver(host=host)
     assert driver.list_instances() == ['mine']
     resources = driver.get_available_resource(host)
@@ -426,26 +426,26 @@ def test_host_name_with_regex_characters(make_driver):
     ('subset', 'OpenStack CPCSubset=subset-1 Instance=i-1', False),
 ])
 def test_is_owned(name_host, description, owned):
-    props = {'name': partition.partition_name(name_host,
-                                              uuidutils.generate_uuid()),
+    props = {'name': naming.partition_name(name_host,
+                                           uuidutils.generate_uuid()),
              'description': description}
-    assert partition.is_owned(props, 'subset-1') is owned
+    assert naming.is_owned(props, 'subset-1') is owned
 
 
 def test_is_owned_needs_a_name():
-    assert not partition.is_owned(
-        {'description': partition.description('subset-1', 'i-1')},
+    assert not naming.is_owned(
+        {'description': naming.description('subset-1', 'i-1')},
         'subset-1')
 
 
 def test_instance_name_from_description():
-    assert partition.instance_name(
-        {'description': partition.description('h', 'instance-0000002a')}
+    assert naming.instance_name(
+        {'description': naming.description('h', 'instance-0000002a')}
     ) == 'instance-0000002a'
-    assert partition.instance_name({'description': 'Production'}) is None
-    assert partition.description('h', 'i-1') == (
+    assert naming.instance_name({'description': 'Production'}) is None
+    assert naming.description('h', 'i-1') == (
         'OpenStack CPCSubset=h Instance=i-1')
-    assert partition.partition_name('h', 'u-1') == 'OpenStack-h-u-1'
+    assert naming.partition_name('h', 'u-1') == 'OpenStack-h-u-1'
 
 
 # HMC requests --------------------------------------------------------------

@@ -17,7 +17,7 @@ from nova_ibmz.common.exception import BuildFailed
 from nova_ibmz.common.exception import ConfigurationError
 from nova_ibmz.common.exception import HypervisorUnreachable
 from nova_ibmz.dpm import driver as dpm_driver
-from nova_ibmz.dpm import partition
+from nova_ibmz.hmc import naming
 from tests import hmc
 from tests import hmcsim
 from tests.unit.test_dpm_driver import assert_nothing_left
@@ -89,7 +89,7 @@ def test_outage_in_spawn_leaves_the_partition_until_the_hmc_answers(
                   block_device_info=hmc.boot_from_volume(instance))
     assert 'creating NIC OpenStack_Port_' in str(e.value)
     assert faked(instance) is not None
-    name = partition.partition_name(hmc.HOST, instance.uuid)
+    name = naming.partition_name(hmc.HOST, instance.uuid)
     assert list(recorded_leftovers()) == [f'partition {name}']
     # Nova's resource audit while the HMC is still away: kept.
     with pytest.raises(HypervisorUnreachable):

@@ -2,7 +2,7 @@
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """What the DPM driver repeats when the HMC says busy or does not answer,
-and what it never repeats (dpm.session), on the HMC simulator through a
+and what it never repeats (hmc.session), on the HMC simulator through a
 real zhmcclient session.  Fault rules make the HMC busy or drop the
 connection; the simulator's request log counts what reached it."""
 
@@ -18,8 +18,8 @@ from nova_ibmz.common.exception import HypervisorUnreachable
 from nova_ibmz.common.exception import RequestRefused
 from nova_ibmz.conf import dpm as dpm_conf
 from nova_ibmz.dpm import host as dpm_host
-from nova_ibmz.dpm import partition
-from nova_ibmz.dpm import session
+from nova_ibmz.hmc import naming
+from nova_ibmz.hmc import session
 from tests import hmc
 from tests import hmcsim
 from tests.unit.test_conf import DPM_LOADABLE
@@ -74,7 +74,7 @@ def endpoint():
 def test_busy_create_succeeds_after_the_retries(controls, warnings):
     cpc_subset = subset()
     instance = make_instance()
-    name = partition.partition_name(hmc.HOST, instance.uuid)
+    name = naming.partition_name(hmc.HOST, instance.uuid)
     seq = controls.last_seq()
     controls.fault(method='POST', path=CREATE, status=409, reason=2,
                    message=BUSY, times=2)
@@ -94,7 +94,7 @@ def test_busy_without_end_surfaces_after_the_retries(controls, warnings,
                                                      retries):
     cpc_subset = subset(hmc_retries=retries)
     instance = make_instance()
-    name = partition.partition_name(hmc.HOST, instance.uuid)
+    name = naming.partition_name(hmc.HOST, instance.uuid)
     seq = controls.last_seq()
     controls.fault(method='POST', path=CREATE, status=409, reason=2,
                    message=BUSY)
@@ -163,7 +163,7 @@ def test_dropped_create_is_not_repeated(controls, warnings):
     """The POST reached the HMC: it may have made the partition."""
     cpc_subset = subset()
     instance = make_instance()
-    name = partition.partition_name(hmc.HOST, instance.uuid)
+    name = naming.partition_name(hmc.HOST, instance.uuid)
     seq = controls.last_seq()
     controls.fault(method='POST', path=CREATE, drop=True, times=1)
     with pytest.raises(HypervisorUnreachable) as e:

@@ -16,7 +16,7 @@ import pytest
 from nova_ibmz.common.exception import ConfigurationError
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.dpm import driver as dpm_driver
-from nova_ibmz.dpm import partition
+from nova_ibmz.hmc import naming
 from tests import hmc
 from tests import hmcsim
 from tests.unit.test_dpm_driver import faked
@@ -135,7 +135,7 @@ def test_an_orphan_that_cannot_go_does_not_stop_the_host(controls):
 def test_ownership_marks_are_exact(name, description, owned):
     props = {'name': name.format(uuid=uuidutils.generate_uuid()),
              'description': description}
-    assert partition.is_owned(props, 'subset-1') is owned
+    assert naming.is_owned(props, 'subset-1') is owned
 
 
 def test_host_names_too_long_for_the_hmc():

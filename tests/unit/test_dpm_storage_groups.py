@@ -12,7 +12,7 @@ import pytest
 
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.conf import types
-from nova_ibmz.dpm import partition
+from nova_ibmz.hmc import naming
 from tests import hmc
 from tests.unit.test_dpm_driver import make_instance
 
@@ -46,7 +46,7 @@ def driver():
 
 
 def faked_group(instance):
-    name = partition.partition_name(hmc.HOST, instance.uuid)
+    name = naming.partition_name(hmc.HOST, instance.uuid)
     sim = hmc.server(hmc.SG).sim
     with sim.lock:
         found = [g for g in sim.hmc.consoles.console.storage_groups.list()
