@@ -145,10 +145,12 @@ def add_partition(host, instance_uuid, instance_name, ifls=1, memory=1024,
         })
 
 
-def network_info(*vswitch_ids, vlan=None):
-    """Neutron ports bound by networking-dpm, one per virtual switch."""
+def network_info(*vswitch_ids, vlan=None, active=True):
+    """Neutron ports bound by networking-dpm, one per virtual switch, up
+    already (active) or not yet."""
     return network_model.NetworkInfo([network_model.VIF(
         id=str(uuid_lib.uuid4()), address=f'fa:16:3e:00:00:{index:02x}',
+        active=active,
         type='dpm_vswitch', details=dict(
             {'object_id': vswitch}, **({'vlan': vlan} if vlan else {})),
         network=network_model.Network(id='net-1', bridge=None,

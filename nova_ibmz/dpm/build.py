@@ -19,6 +19,7 @@ from oslo_log import log as logging
 
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.common import hvtype
+from nova_ibmz.common import vifs
 from nova_ibmz.dpm import network
 from nova_ibmz.hmc import naming
 from nova_ibmz.dpm import partition
@@ -30,7 +31,8 @@ LOG = logging.getLogger(__name__)
 class Builds:
     """The instances of one CPC subset being built."""
 
-    def __init__(self, subset, removal):
+    def __init__(self, virtapi, subset, removal):
+        self._virtapi = virtapi
         self._subset = subset
         self._removal = removal
         # Instances between prepare() and the end of spawn(): their
@@ -78,7 +80,8 @@ class Builds:
         return initiators
 
     def spawn(self, instance, network_info, block_device_info, power_on):
-        """NICs, boot properties, start.  Cost: 1 virtual switch list when
+        """NICs, boot properties, start, and the wait for Neutron to report
+        the ports plugged (common.vifs).  Cost: 1 virtual switch list when
         a switch is new, 1 create per NIC, 1 update, a start job."""
         rebuilding = (instance.uuid not in self._building and
                       instance.task_state == task_states.REBUILD_SPAWNING)
@@ -97,19 +100,22 @@ class Builds:
             parameters = network.boot_parameters(
                 instance, specs, self._subset.vswitch_ports(
                     [s.vswitch_id for s in specs]))
-            for spec in specs:
+            # The DPM agent reports a port up once it sees its NIC.
+            with vifs.plugged(self._virtapi, instance, network_info):
+                for spec in specs:
+                    self._subset.hmc_call(
+                        f'creating NIC {spec.name} of {part.name}',
+                        part.nics.create, spec.properties(self._subset.host))
+                if group is not None:   # boot from the group's volume
+                    boot = storage.boot_volume(self._subset, group,
+                                               volume.get('volume_size'),
+                                               existing=rebuilding)
+                boot['boot-os-specific-parameters'] = parameters
                 self._subset.hmc_call(
-                    f'creating NIC {spec.name} of {part.name}',
-                    part.nics.create, spec.properties(self._subset.host))
-            if group is not None:   # boot from the group's volume instead
-                boot = storage.boot_volume(self._subset, group,
-                                           volume.get('volume_size'),
-                                           existing=rebuilding)
-            boot['boot-os-specific-parameters'] = parameters
-            self._subset.hmc_call(f'setting boot properties of {part.name}',
-                                  part.update_properties, boot)
-            if power_on:
-                partition.start(self._subset, part, 'stopped')
+                    f'setting boot properties of {part.name}',
+                    part.update_properties, boot)
+                if power_on:
+                    partition.start(self._subset, part, 'stopped')
         except Exception:
             if not rebuilding:     # a rebuilt instance keeps its own
                 LOG.error('Spawn failed; removing partition %s', part.name,

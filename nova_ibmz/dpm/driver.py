@@ -75,7 +75,7 @@ class DPMDriver(driver.ComputeDriver):
         self._removal = removal.Removal(
             self._subset, known_instances or leftovers.instances_on,
             conf.CONF.state_path)
-        self._builds = build.Builds(self._subset, self._removal)
+        self._builds = build.Builds(virtapi, self._subset, self._removal)
 
     @property
     def _config(self):

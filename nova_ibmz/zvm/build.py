@@ -17,11 +17,9 @@ be made, the guest stays defined and the request fails.  A guest that
 carries this instance's mark after a failed define is ours, and goes too.
 """
 
-import contextlib
 import os
 
 from nova.compute import task_states
-from nova import exception
 from nova.objects import fields
 from nova.virt import driver
 from oslo_log import log as logging
@@ -30,7 +28,7 @@ from oslo_utils import fileutils
 from nova_ibmz.common.exception import HypervisorUnreachable
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.common import hvtype
-from nova_ibmz import conf
+from nova_ibmz.common import vifs
 from nova_ibmz.zvm import client
 from nova_ibmz.zvm import configdrive
 from nova_ibmz.zvm import guest
@@ -40,14 +38,6 @@ from nova_ibmz.zvm import removal as zvm_removal
 from nova_ibmz.zvm import volume
 
 LOG = logging.getLogger(__name__)
-CONF = conf.CONF
-
-
-def _vif_failed(event_name, instance):
-    LOG.error('Neutron reported a failure on %s', event_name,
-              instance=instance)
-    if CONF.vif_plugging_is_fatal:
-        raise exception.VirtualInterfaceCreateException()
 
 
 class Builds:
@@ -107,7 +97,7 @@ class Builds:
                                          bdm['mount_device'], connector_info)
             self._deploy(instance, uid, image_name, os_version,
                          injected_files, network_info, admin_password)
-            with self._vifs_plugged(instance, network_info):
+            with vifs.plugged(self._virtapi, instance, network_info):
                 self._network.plug(uid, os_version, network_info,
                                    hostname=instance.hostname)
             if power_on:
@@ -204,21 +194,3 @@ class Builds:
         finally:
             fileutils.delete_if_exists(drive)
         instance.config_drive = 'True'
-
-    @contextlib.contextmanager
-    def _vifs_plugged(self, instance, network_info):
-        """Wait, as nova's libvirt driver does, for Neutron to report the
-        ports plugged once their NICs are coupled."""
-        timeout = CONF.vif_plugging_timeout
-        events = self._network.events(network_info or []) if timeout else []
-        try:
-            with self._virtapi.wait_for_instance_event(
-                    instance, events, timeout=timeout,
-                    error_callback=_vif_failed):
-                yield
-        except exception.InstanceEventTimeout:
-            LOG.warning('Neutron did not report the ports of %s plugged '
-                        'within %d s', instance.uuid, timeout,
-                        instance=instance)
-            if CONF.vif_plugging_is_fatal:
-                raise exception.VirtualInterfaceCreateException()

@@ -41,14 +41,6 @@ class Network:
         self._connector = connector
         self._vswitch = vswitch
 
-    @staticmethod
-    def events(network_info):
-        """The network-vif-plugged events to wait for around plug(): ports
-        Neutron reports down (nova's libvirt driver takes a port without
-        'active', a stale cache, as up).  Cost: none."""
-        return [('network-vif-plugged', vif['id']) for vif in network_info
-                if vif.get('active', True) is False]
-
     def plug(self, userid, os_version, network_info, hostname=None):
         """NICs and their configuration for every port of a new guest that
         is logged off, after its deploy; hostname goes to the first (only

@@ -3,7 +3,6 @@
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """The z/VM driver's parts against the Cloud Connector simulator over HTTP."""
 
-import contextlib
 import json
 import socket
 import time
@@ -12,7 +11,6 @@ from nova.compute import power_state
 from nova.compute import provider_tree
 from nova.compute import task_states
 from nova import exception as nova_exception
-from nova.network import model as net_model
 from nova import objects
 import nova.conf
 from oslo_utils import uuidutils
@@ -613,62 +611,6 @@ def test_evacuation_never_takes_another_workloads_guest(sim, driver,
     assert 'OS000001' in str(e.value)
     assert sim.model.to_json() == before
     assert driver.list_instance_uuids() == []
-
-
-# network-vif-plugged events -------------------------------------------------
-
-
-class RecordingVirtAPI:
-    """Nova's virtapi, recording the events the driver waits for; the wait
-    ends with `outcome` (None: all events came)."""
-
-    def __init__(self, outcome=None):
-        self.outcome = outcome
-        self.waits = []
-
-    @contextlib.contextmanager
-    def wait_for_instance_event(self, instance, event_names, timeout=300,
-                                error_callback=None):
-        self.waits.append((event_names, timeout))
-        yield
-        if self.outcome:
-            raise self.outcome
-
-
-def ports(*active):
-    return net_model.NetworkInfo([
-        net_model.VIF(id=f'port-{n}', address=f'02:00:00:00:00:0{n}',
-                      active=state) for n, state in enumerate(active)])
-
-
-@pytest.mark.parametrize('timeout, fatal, outcome, raised', [
-    (300, True, None, None),
-    (300, True, nova_exception.InstanceEventTimeout(),
-     nova_exception.VirtualInterfaceCreateException),
-    (300, False, nova_exception.InstanceEventTimeout(), None),
-    (0, True, None, None),      # vif_plugging_timeout 0: no wait
-])
-def test_spawn_waits_for_the_ports_neutron_reports_down(
-        sim, timeout, fatal, outcome, raised):
-    CONF.set_override('vif_plugging_timeout', timeout)
-    CONF.set_override('vif_plugging_is_fatal', fatal)
-    try:
-        virtapi = RecordingVirtAPI(outcome)
-        driver = connector.driver(virtapi)
-        plugged = driver._builds._vifs_plugged(instance(1), ports(False, True))
-        if raised:
-            with pytest.raises(raised):
-                with plugged:
-                    pass
-        else:
-            with plugged:
-                pass
-        assert virtapi.waits == [
-            ([('network-vif-plugged', 'port-0')] if timeout else [],
-             timeout)]
-    finally:
-        CONF.clear_override('vif_plugging_timeout')
-        CONF.clear_override('vif_plugging_is_fatal')
 
 
 # Guests of other workloads ---------------------------------------------------

@@ -1,0 +1,65 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""Waiting for Neutron to report a new instance's ports plugged.
+
+Both drivers make the instance's NICs, then wait, as nova's libvirt driver
+does, for the network-vif-plugged event of every port Neutron reports down:
+the network agent of the host (the DPM agent, the z/VM agent) reports a
+port up once it sees its NIC.  [DEFAULT] vif_plugging_timeout bounds the
+wait (0: no wait), and vif_plugging_is_fatal says whether a port that does
+not come up fails the build.  The build then ends with a message naming
+the ports (Nova's own VirtualInterfaceCreateException would say only
+"Failed to allocate the network(s)").
+"""
+
+import contextlib
+
+from nova import conf as nova_conf
+from nova import exception
+from oslo_log import log as logging
+
+from nova_ibmz.common.exception import InstanceSetupError
+
+LOG = logging.getLogger(__name__)
+CONF = nova_conf.CONF
+
+
+def events(network_info):
+    """The network-vif-plugged events to wait for: ports Neutron reports
+    down (nova's libvirt driver takes a port without 'active', a stale
+    cache, as up).  Cost: none."""
+    return [('network-vif-plugged', vif['id']) for vif in network_info or []
+            if vif.get('active', True) is False]
+
+
+def _failed(event_name, instance):
+    LOG.error('Neutron reported a failure on %s', event_name,
+              instance=instance)
+    if CONF.vif_plugging_is_fatal:
+        raise InstanceSetupError(
+            instance.uuid, f'Neutron reported {event_name} failed')
+
+
+@contextlib.contextmanager
+def plugged(virtapi, instance, network_info):
+    """Run the block (which makes the NICs), then wait for the events."""
+    timeout = CONF.vif_plugging_timeout
+    waited = events(network_info) if timeout else []
+    if not waited:
+        yield
+        return
+    try:
+        with virtapi.wait_for_instance_event(instance, waited,
+                                             timeout=timeout,
+                                             error_callback=_failed):
+            yield
+    except exception.InstanceEventTimeout:
+        host = instance.host if instance.obj_attr_is_set('host') else None
+        message = (f'Neutron did not report port(s) '
+                   f'{", ".join(port for _, port in waited)} plugged within '
+                   f'{timeout} s ([DEFAULT] vif_plugging_timeout): is the '
+                   f'network agent of host {host} alive?')
+        LOG.warning(message, instance=instance)
+        if CONF.vif_plugging_is_fatal:
+            raise InstanceSetupError(instance.uuid, message)
