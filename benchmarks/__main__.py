@@ -8,7 +8,7 @@ import pathlib
 import sys
 import time
 
-import tests  # noqa: F401  (nova on native threads, before nova.test)
+import tests.nova_side  # noqa: F401  (nova on native threads, before nova.test)
 
 from benchmarks import concurrency  # noqa: E402
 from benchmarks import faults  # noqa: E402

@@ -25,7 +25,7 @@ import re
 import sys
 import time
 
-import tests  # noqa: F401  (nova on native threads, before nova.test)
+import tests.nova_side  # noqa: F401  (nova on native threads, before nova.test)
 
 from benchmarks import rig  # noqa: E402
 from nova_ibmz.sandbox import seed  # noqa: E402

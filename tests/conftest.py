@@ -1,25 +1,41 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""Make nova's testtools-based TestCase run under pytest, and give each
-test its own nova-compute state_path."""
+"""One side per pytest process: a run of tests/ (or of plain `pytest`)
+is the Nova side and leaves tests/neutron out; `pytest tests/neutron` runs
+the Neutron side; a run that names both is refused.  Nova's threading
+mode refuses eventlet, which Neutron's WSGI layer imports, and both
+register options on the global oslo CONF.  This file imports neither."""
 
-from nova import conf as nova_conf
-from nova import test
+import pathlib
+
 import pytest
 
-# nova.test.TestCase deletes every public instance attribute in a cleanup to
-# save memory; pytest then fails to find the test method it is running
-# ("object has no attribute 'test_spawn'").  pytest frees them itself.
-test.TestCase._clear_attrs = lambda self: None
+NEUTRON_SIDE = pathlib.Path(__file__).parent / 'neutron'
+HOW = 'run `pytest tests/neutron` apart (make test runs both sides)'
 
 
-@pytest.fixture(autouse=True)
-def state_path(tmp_path):
-    """nova-compute's state_path, where the drivers record what they could
-    not remove from the hypervisor: a directory of each test's own (the
-    default is under the installed nova package)."""
-    path = tmp_path / 'state'
-    nova_conf.CONF.set_default('state_path', str(path))
-    yield path
-    nova_conf.CONF.clear_default('state_path')
+def _neutron_side_args(config):
+    """(arguments under tests/neutron, all arguments), as paths."""
+    paths = [pathlib.Path(arg.split('::')[0]).resolve()
+             for arg in config.args]
+    return [p for p in paths if p.is_relative_to(NEUTRON_SIDE)], paths
+
+
+def pytest_configure(config):
+    neutron, paths = _neutron_side_args(config)
+    if neutron and len(neutron) != len(paths):
+        raise pytest.UsageError(
+            f'tests/neutron runs in a pytest process of its own: {HOW}')
+
+
+def pytest_ignore_collect(collection_path, config):
+    if collection_path == NEUTRON_SIDE:
+        return not _neutron_side_args(config)[0]
+    return None
+
+
+def pytest_report_header(config):
+    if not _neutron_side_args(config)[0]:
+        return f'tests/neutron is left out: {HOW}'
+    return None

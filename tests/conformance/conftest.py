@@ -8,6 +8,7 @@ import collections
 import pytest
 
 from tests.conformance import base
+from tests.nova_side import state_path  # noqa: F401  (autouse)
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -8,6 +8,7 @@ import pytest
 
 from tests import hmcsim
 from tests import zvmsim
+from tests.nova_side import state_path  # noqa: F401  (autouse)
 
 
 @pytest.fixture(scope='session')

@@ -7,6 +7,7 @@ client of it."""
 import pytest
 
 from tests import connector
+from tests.nova_side import state_path  # noqa: F401  (autouse)
 
 
 @pytest.fixture
