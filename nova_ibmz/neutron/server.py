@@ -4,6 +4,7 @@
 """A whole neutron-server in one process, for the tests and the sandbox.
 
     python -m nova_ibmz.neutron.server --config-file F [--port N]
+                                       [--stop-at-stdin-eof]
 
 It serves Neutron 29's WSGI API (``neutron.wsgi.api.application``, found
 through ``OS_NEUTRON_CONFIG_FILES`` as under any WSGI server) on
@@ -161,15 +162,12 @@ class _Handler(simple_server.WSGIRequestHandler):
         LOG.info('%s %s', self.address_string(), format % args)
 
 
-def serve(application, port):
-    """The HTTP server on 127.0.0.1:port (0: a free one), serving in a
-    thread of its own."""
-    httpd = simple_server.make_server('127.0.0.1', port, application,
-                                      server_class=_Server,
-                                      handler_class=_Handler)
-    threading.Thread(target=httpd.serve_forever, name='neutron-api',
-                     daemon=True).start()
-    return httpd
+def listen(application, port):
+    """The HTTP server, bound to 127.0.0.1:port (0: a free one) but not
+    serving yet; OSError if the port is taken."""
+    return simple_server.make_server('127.0.0.1', port, application,
+                                     server_class=_Server,
+                                     handler_class=_Handler)
 
 
 def main(argv=None):
@@ -178,6 +176,11 @@ def main(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--config-file', action='append', required=True)
     parser.add_argument('--port', type=int, default=DEFAULT_PORT)
+    parser.add_argument(
+        '--stop-at-stdin-eof', action='store_true',
+        help='stop also when standard input closes: a launcher that '
+             'holds the other end of a pipe never leaves the server '
+             'behind, even when it is killed')
     args = parser.parse_args(argv)
     # Neutron 29 runs on native threads, but oslo_service.wsgi still
     # imports eventlet (unused here), which warns on the console.
@@ -187,21 +190,27 @@ def main(argv=None):
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+    if args.stop_at_stdin_eof:
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()),
+                         name='stdin-eof', daemon=True).start()
     prepare_database(config_files)
     serialize_sqlite_transactions()
     application = load_application(config_files)
     rpc_servers = start_rpc()
     agents = []
     try:
+        # The port first: one that is taken stops it before any agent.
+        httpd = listen(application, args.port)
         for entry in cfg.CONF.ibmz_sandbox.agents:
             agent = make_agent(entry)
             agent.start()
             agents.append(agent)
-        httpd = serve(application, args.port)
     except Exception:
         LOG.exception('neutron-server did not start')
         _stop(agents, rpc_servers)
         return 1
+    threading.Thread(target=httpd.serve_forever, name='neutron-api',
+                     daemon=True).start()
     url = f'http://127.0.0.1:{httpd.server_address[1]}'
     LOG.info('serving on %s with %d agents', url, len(agents))
     print(READY + url, flush=True)

@@ -131,8 +131,10 @@ class NeutronServer:
         self.process = subprocess.Popen(
             [sys.executable, '-m', 'nova_ibmz.neutron.server',
              '--config-file', str(self.config_file),
-             '--port', str(self.port)],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+             '--port', str(self.port), '--stop-at-stdin-eof'],
+            # Our end of stdin closes when this process ends, however it
+            # ends: the server then stops too.
+            stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True,
             env=dict(os.environ, **(self.env or {})))
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -161,6 +163,7 @@ class NeutronServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self.process.stdin.close()
         self.process.stdout.close()
         return self.process.returncode
 

@@ -8,6 +8,11 @@ stops it with SIGTERM (exit code 0), and says why when it cannot start.
 Neutron's notifications reach a stub Nova here, without a token."""
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
 
 import requests
@@ -73,17 +78,73 @@ def test_serves_notifies_nova_without_a_token_and_stops(tmp_path):
     assert 'stopping' in log
 
 
-def test_a_server_that_cannot_start_says_why(tmp_path):
-    config = neutron.write_config(
-        tmp_path / 'neutron.conf', tmp_path,
-        agents=[('tests.no_such_agent:Agent', str(tmp_path / 'a.json'))])
-    server = neutron.NeutronServer(config, env={'PYTHONPATH': str(REPO)})
+def refused(server):
+    """The RuntimeError's message of a server that does not start."""
     try:
         server.start()
     except RuntimeError as error:
-        message = str(error)
-    else:
-        raise AssertionError('it started')
+        assert server.url is None
+        return str(error)
+    server.stop()
+    raise AssertionError('it started')
+
+
+def test_an_agent_that_cannot_start_stops_the_server(tmp_path):
+    config = neutron.write_config(
+        tmp_path / 'neutron.conf', tmp_path,
+        agents=[('tests.no_such_agent:Agent', str(tmp_path / 'a.json'))])
+    message = refused(neutron.NeutronServer(
+        config, env={'PYTHONPATH': str(REPO)}))
     assert message.startswith('neutron-server did not start (exit code 1)')
     assert "No module named 'tests.no_such_agent'" in message
-    assert server.url is None
+
+
+def test_a_port_in_use_stops_the_server(tmp_path):
+    config = neutron.write_config(tmp_path / 'neutron.conf', tmp_path)
+    with socket.socket() as taken:
+        taken.bind(('127.0.0.1', 0))
+        taken.listen()
+        message = refused(neutron.NeutronServer(
+            config, port=taken.getsockname()[1]))
+    assert message.startswith('neutron-server did not start (exit code 1)')
+    assert 'Address already in use' in message
+
+
+LAUNCHER = '''
+import sys
+from nova_ibmz.sandbox import neutron
+server = neutron.NeutronServer(sys.argv[1])
+server.start()
+print(server.process.pid, flush=True)
+sys.stdin.read()
+'''
+
+
+def test_the_server_ends_with_the_process_that_started_it(tmp_path):
+    config = neutron.write_config(tmp_path / 'neutron.conf', tmp_path)
+    launcher = subprocess.Popen(
+        [sys.executable, '-c', LAUNCHER, str(config)], cwd=REPO,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    pid = int(launcher.stdout.readline())
+    try:
+        launcher.kill()     # no chance to stop the server itself
+        launcher.wait()
+        deadline = time.monotonic() + 60
+        while os.path.exists(f'/proc/{pid}') and _state(pid) != 'Z':
+            assert time.monotonic() < deadline, 'the server lives on'
+            time.sleep(0.2)
+    finally:
+        launcher.stdin.close()
+        launcher.stdout.close()
+        if os.path.exists(f'/proc/{pid}') and _state(pid) != 'Z':
+            os.kill(pid, signal.SIGKILL)
+    assert 'stopping' in (tmp_path / 'neutron.log').read_text()
+
+
+def _state(pid):
+    """A process's state letter (Z: ended, waiting for its parent)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rpartition(')')[2].split()[0]
+    except OSError:
+        return 'Z'
