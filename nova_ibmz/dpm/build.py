@@ -99,7 +99,7 @@ class Builds:
             specs = network.nic_specs(instance, network_info)
             parameters = network.boot_parameters(
                 instance, specs, self._subset.vswitch_ports(
-                    [s.vswitch_id for s in specs]))
+                    [s.vswitch_id for s in specs if s.vswitch_id]))
             # The DPM agent reports a port up once it sees its NIC.
             with vifs.plugged(self._virtapi, instance, network_info):
                 for spec in specs:
