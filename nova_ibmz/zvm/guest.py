@@ -31,6 +31,9 @@ from oslo_log import log as logging
 from nova_ibmz.common.exception import ConfigurationError
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.conf import CONF
+from nova_ibmz.connector import naming
+from nova_ibmz.connector.naming import marked_uuid
+from nova_ibmz.connector.naming import name_pattern
 from nova_ibmz.zvm.client import ConnectorNotFound
 
 LOG = logging.getLogger(__name__)
@@ -69,18 +72,6 @@ def check_name_template(template):
                 f'(for example os%06x)')
 
 
-def name_pattern(template):
-    """A regex of the userids template gives (upper case): "os%06x" gives
-    OS followed by at least six hex digits."""
-    regex, pos = '', 0
-    for field in re.finditer(r'%0?(\d*)([dixX])', template):
-        regex += re.escape(template[pos:field.start()].upper())
-        regex += '[0-9A-F]' if field.group(2) in 'xX' else '[0-9]'
-        regex += f'{{{int(field.group(1))},}}' if field.group(1) else '+'
-        pos = field.end()
-    return re.compile(regex + re.escape(template[pos:].upper()) + '$')
-
-
 def userid(instance):
     # Nova's suite passes some instances as dicts.
     return instance['name'].upper()
@@ -88,18 +79,8 @@ def userid(instance):
 
 def owner_mark(instance):
     """The comment that marks a guest's directory entry as the instance's
-    (the directory outlives a member of an SSI cluster); its prefix for
-    None."""
-    return f'nova-ibmz instance {instance.uuid if instance else ""}'
-
-
-def marked_uuid(directory_entry):
-    """The instance uuid the directory entry (its lines) is marked with,
-    or None; makevm writes comments in upper case."""
-    prefix = f'* {owner_mark(None).upper()}'
-    return next((line[len(prefix):].strip().lower()
-                 for line in directory_entry if line.startswith(prefix)),
-                None)
+    (see nova_ibmz.connector.naming)."""
+    return naming.MARK_PREFIX + instance.uuid
 
 
 def os_version(instance):

@@ -18,9 +18,9 @@ MAC addresses: z/VM keeps only the last three bytes of the port's MAC (the
 NICDEF's MACID) behind the system's VMLAN MACPREFIX: the guest shows the
 Neutron MAC only where Neutron's base_mac begins with that prefix.
 
-CP couples a NIC only for a guest granted on the vswitch (SET VSWITCH
-GRANT, with the VLAN on a VLAN-aware vswitch), and the connector's couple
-does not grant: we grant first.  Deleting the guest removes its NICs and
+CP couples a NIC only for a guest granted on the vswitch, and the
+connector's couple does not grant: we grant first
+(nova_ibmz.connector.vswitch).  Deleting the guest removes its NICs and
 revokes its grants; detach revokes a grant no other NIC of the guest uses.
 """
 
@@ -29,6 +29,7 @@ from oslo_log import log as logging
 from oslo_utils import excutils
 
 from nova_ibmz.common.exception import ConfigurationError
+from nova_ibmz.connector import vswitch as vswitches
 
 LOG = logging.getLogger(__name__)
 
@@ -88,22 +89,14 @@ class Network:
             for network, link in zip(made, links):
                 vswitch, vlan = link
                 if link not in granted:
-                    self._grant(userid, vswitch, vlan)
+                    vswitches.grant(self._connector, userid, vswitch, vlan)
                     granted.add(link)
-                self._connector.put(
-                    f'/guests/{userid}/nic/{network["nic_vdev"]}',
-                    {'info': {'couple': True, 'vswitch': vswitch,
-                              'vlan_id': vlan or -1, 'active': active}})
+                vswitches.couple(self._connector, userid,
+                                 network['nic_vdev'], vswitch, vlan, active)
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._undo(userid, os_version, vifs,
                            {vswitch for vswitch, _ in links}, active)
-
-    def _grant(self, userid, vswitch, vlan):
-        # user_vlan_id grants too (SET VSWITCH GRANT userid VLAN n).
-        change = ({'user_vlan_id': {'userid': userid, 'vlanid': vlan}}
-                  if vlan else {'grant_userid': userid})
-        self._connector.put(f'/vswitches/{vswitch}', {'vswitch': change})
 
     def _undo(self, userid, os_version, vifs, switches, active):
         """Remove what _plug made, which the switch table shows: a failed
