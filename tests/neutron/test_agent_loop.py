@@ -116,22 +116,40 @@ def test_a_vanished_device_is_forgotten_and_reported_down(
 
 
 @pytest.mark.parametrize('bound_to', [None, 'another-host'])
-def test_a_device_without_a_port_bound_here_is_asked_for_again(
+def test_a_device_without_a_port_bound_here_is_asked_for_less_often(
         loop, manager, plugin, bound_to):
     if bound_to:
         plugin.bind(MAC_1, host=bound_to)
     manager.present = {MAC_1}
-    loop.poll()
-    loop.poll()
-    assert calls(plugin) == [
-        ('details', {'devices': [MAC_1], 'host': HOST})] * 2
+    asked = []
+    for number in range(1, 10):
+        loop.poll()
+        asked += [number for _ in calls(plugin)]
+    assert asked == [1, 2, 4, 8]
     assert manager.plugged == []
-    # Bound here now (Nova bound the port; the NIC was there first).
+    # Bound here now: up when next asked, after 8 more polls.
     port = plugin.bind(MAC_1)
+    polls = 0
+    while plugin.status.get(port) != 'ACTIVE':
+        assert polls < agent_loop.MAX_BACKOFF
+        loop.poll()
+        polls += 1
+    assert polls == 16 - 9
+
+
+def test_the_waits_end_at_a_most_and_at_a_resync(loop, manager, plugin,
+                                                  state):
+    manager.present = {MAC_1}
+    for _ in range(500):
+        loop.poll()
+    asked = [kwargs['devices'] for name, kwargs in calls(plugin)]
+    # 1, 2, 4, ..., 32, then every 32.
+    assert len(asked) == 6 + (500 - 32) // agent_loop.MAX_BACKOFF
+    state.answer = agent_consts.AGENT_REVIVED
+    loop.report()
     loop.poll()
-    assert calls(plugin)[-1] == (
-        'update', {'up': [MAC_1], 'down': [], 'host': HOST})
-    assert plugin.status[port] == 'ACTIVE'
+    assert calls(plugin) == [('details', {'devices': [MAC_1],
+                                          'host': HOST})]
 
 
 def test_a_port_administratively_down_is_not_plugged(loop, manager, plugin):

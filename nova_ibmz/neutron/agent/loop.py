@@ -53,8 +53,11 @@ transport ``neutron_lib.rpc`` was initialised with):
 - every polling interval, what changed: the details of new devices and of
   those not up yet (one get_devices_details_list), then new ones up and
   vanished ones down (one update_device_list, with this loop's host);
-  nothing when nothing changed.  A failed RPC call is logged and
-  everything is sent again (a resync) at the next interval.
+  nothing when nothing changed.  A device not up is asked for again after
+  1, 2, 4, ... up to MAX_BACKOFF polling intervals: a NIC whose port
+  Neutron does not know (a leftover) costs the server little.  A failed
+  RPC call is logged and everything is sent again (a resync) at the next
+  interval.
 
 Ports ML2 resolves for a device turn BUILD when asked for, ACTIVE when
 reported up, DOWN when reported down; a resync (and so an agent restart)
@@ -79,6 +82,8 @@ LOG = logging.getLogger(__name__)
 # A thread stopping waits this long for a call in flight (an RPC call or a
 # hypervisor request has its own timeout).
 JOIN_SECONDS = 30
+# The most polling intervals between two questions about a device not up.
+MAX_BACKOFF = 32
 
 
 class AgentLoop:
@@ -108,9 +113,11 @@ class AgentLoop:
                          n_context.get_admin_context_without_session())
         self.agent_id = f'{manager.binary}-{host}'
         self._up = set()        # reported up
-        self._waiting = set()   # present, not up yet: asked for each poll
+        self._waiting = set()   # present, not up yet
         self._gone = set()      # vanished, not reported down yet
-        self._reasons = {}      # device -> why it is not up (logged once)
+        self._polls = 0
+        # device waiting -> (why not up, the poll that asks again, backoff)
+        self._later = {}
         self._started = False   # a report got through
         self._resync = threading.Event()
         self._stop = threading.Event()
@@ -200,11 +207,13 @@ class AgentLoop:
             LOG.warning('%s: cannot list devices (%s); trying again in %s s',
                         self.agent_id, error, self.polling_interval)
             return False
+        self._polls += 1
         resync = self._resync.is_set()
         self._resync.clear()
         if resync:
             self._waiting |= self._up
             self._up.clear()
+            self._later.clear()
         vanished = (self._up | self._waiting) - current
         for device in sorted(vanished):
             self._forget(device)
@@ -222,7 +231,9 @@ class AgentLoop:
         return True
 
     def _sync(self):
-        asked = sorted(self._waiting)
+        asked = sorted(d for d in self._waiting
+                       if d not in self._later or
+                       self._later[d][1] <= self._polls)
         details = (self._plugin_rpc.get_devices_details_list(
             self._context, asked, self.agent_id, host=self.host)
             if asked else [])
@@ -237,7 +248,7 @@ class AgentLoop:
             if device not in failed_up:
                 self._up.add(device)
                 self._waiting.discard(device)
-                self._reasons.pop(device, None)
+                self._later.pop(device, None)
                 LOG.info('%s: device %s is up', self.agent_id, device)
             else:
                 self._note(device, 'the server failed to set its port up')
@@ -276,7 +287,7 @@ class AgentLoop:
     def _forget(self, device):
         self._up.discard(device)
         self._waiting.discard(device)
-        self._reasons.pop(device, None)
+        self._later.pop(device, None)
         try:
             self.manager.unplug(device)
         except Exception:
@@ -284,9 +295,11 @@ class AgentLoop:
                           device)
 
     def _note(self, device, reason):
-        """Log why a device is not up, once per reason (it is asked for
-        again at every poll)."""
-        if self._reasons.get(device) != reason:
-            self._reasons[device] = reason
+        """A device is not up: log why, once per reason, and ask again
+        later (the wait doubling up to MAX_BACKOFF polls)."""
+        before, _, backoff = self._later.get(device, (None, 0, 0))
+        backoff = min(backoff * 2 or 1, MAX_BACKOFF)
+        self._later[device] = (reason, self._polls + backoff, backoff)
+        if before != reason:
             LOG.info('%s: device %s is not up: %s', self.agent_id, device,
                      reason)
