@@ -19,6 +19,7 @@ import uuid
 import pytest
 import zhmcclient
 
+from nova_ibmz.hmc import naming
 from nova_ibmz.neutron.dpm import agent as dpm_agent
 from nova_ibmz.neutron.dpm import manager as dpm_manager
 from nova_ibmz.neutron.dpm import mappings
@@ -427,3 +428,61 @@ def test_the_console_script_polls_until_sigterm(tmp_path, hmc):
     assert dpm_hmc.hmcsim.PASSWORD not in log
     # It logged off.
     assert dpm_hmc.server().log.since()[-1]['method'] == 'DELETE'
+
+
+# -- a CPC without virtual switches (z17) --------------------------------
+
+@pytest.fixture
+def z17(hmc):
+    """The CPC as a z17 shows itself: the API feature
+    network-express-support and no virtual switches, so NICs name their
+    adapter port.  (The simulator's model, changed in this process: the
+    topology format has no API features.)"""
+    with hmc.sim.lock:
+        cpc = hmc.sim.hmc.cpcs.lookup_by_oid(dpm_hmc.CPC_ID)
+        cpc.api_features = [mappings.NO_VSWITCHES_FEATURE]
+        for vswitch in cpc.virtual_switches.list():
+            cpc.virtual_switches.remove(vswitch.oid)
+    return hmc
+
+
+def port_nic(partition, adapter, mac, host=HOST):
+    """A NIC on port 0 of adapter, as the DPM driver would make it on a
+    CPC without virtual switches."""
+    return partition.nics.create({
+        'name': naming.nic_name(str(uuid.uuid4())),
+        'description': naming.nic_description(host, mac),
+        'network-adapter-port-uri': f'/api/adapters/{adapter}/'
+                                    f'network-ports/0'})
+
+
+def test_a_cpc_without_virtual_switches_maps_adapter_ports(
+        z17, make_config, run_agent, hypervisor, plugin, state):
+    port_uri = f'/api/adapters/{HIPERSOCKET}/network-ports/0'
+    port = plugin.bind(MAC_1, host=HOST)
+    # Port 1 of OSD-2 has no virtual switch, and needs none here.
+    run_agent(make_config(mappings=[f'physnet1:{HIPERSOCKET}',
+                                    f'physnet2:{OSD_2}:1']))
+    wait_until(lambda: state.reports, 'a report')
+    assert state.reports[0][0]['configurations'] == {
+        'network_port_mappings': {
+            'physnet1': [{'uri': port_uri, 'index': 0}],
+            'physnet2': [{'uri': f'/api/adapters/{OSD_2}/network-ports/1',
+                          'index': 1}]},
+        'devices': 0}
+    port_nic(hypervisor.partition('dpm-subset-2'), HIPERSOCKET, MAC_1,
+             host='dpm-subset-2')
+    ours = hypervisor.partition()
+    port_nic(ours, OSD_1, 'fa:16:3e:00:03:01')      # not mapped
+    nic = port_nic(ours, HIPERSOCKET, MAC_1)
+    wait_until(lambda: plugin.status.get(port) == 'ACTIVE', 'port up')
+    # One request per interval: this host's partitions with their NICs.
+    seq = dpm_hmc.server().log.since()[-1]['seq']
+    wait_until(lambda: len(dpm_hmc.server().log.since(seq)) >= 2,
+               'two polls')
+    listing = f'/api/cpcs/{dpm_hmc.CPC_ID}/partitions?name=OpenStack-'
+    assert all(e['path'].startswith(listing) and
+               e['path'].endswith('additional-properties=nic-uris')
+               for e in dpm_hmc.server().log.since(seq))
+    nic.delete()
+    wait_until(lambda: plugin.status[port] == 'DOWN', 'port down')
