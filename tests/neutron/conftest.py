@@ -16,6 +16,10 @@ import sys
 
 import pytest
 
+# Before anything imports neutron, whose import leaves eventlet's green
+# copies of socketserver and http.server in sys.modules (eventlet.patcher.
+# inject): a simulator's server built on those hangs in shutdown().
+from nova_ibmz.sim import httpserver  # noqa: F401,I100
 from nova_ibmz.sandbox import neutron as launcher
 from tests import fake_agent
 from tests import stub_nova
