@@ -17,8 +17,8 @@ from nova_ibmz.connector import client
 from nova_ibmz.sandbox import neutron as launcher
 from tests.neutron import test_zvm_agent as guests
 from tests.neutron.test_zvm_agent_start import wait_until
-from tests.neutron.test_zvm_agent_start import write_config
 from tests import stub_nova
+from tests import zvm_agent_config
 from tests import zvmsim
 
 HOST = 'zvm-compute-1'
@@ -57,13 +57,12 @@ def nova():
 def server(tmp_path_factory, sim, nova):
     """neutron-server with the z/VM agent of HOST as a thread."""
     state_dir = tmp_path_factory.mktemp('neutron-zvm')
-    agent_config = write_config(state_dir / 'zvm-agent.ini', sim.url)
     config = launcher.write_config(
         state_dir / 'neutron.conf', state_dir,
         physical_networks=('physnet1', 'physnet2'), nova_url=nova.endpoint,
         nova_token='stub-admin-token',
-        agents=[('nova_ibmz.neutron.zvm.agent:server_agent',
-                 str(agent_config))])
+        agents=[zvm_agent_config.write(state_dir / 'zvm-agent.ini', sim.url,
+                                       HOST, token=zvmsim.ADMIN_TOKEN)])
     with launcher.NeutronServer(config) as running:
         yield running
 

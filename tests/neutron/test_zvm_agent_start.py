@@ -7,7 +7,6 @@ error (the console script in a process of its own), and how it waits for
 a connector that does not answer.  Neutron's RPC is the in-memory one of
 fake_rpc.py; through the real neutron-server: test_zvm_agent_server.py."""
 
-import configparser
 import subprocess
 import sys
 import threading
@@ -18,29 +17,15 @@ import pytest
 from nova_ibmz.neutron.zvm import agent as zvm_agent
 from nova_ibmz.neutron.zvm import options
 from tests.neutron import fake_rpc
+from tests import zvm_agent_config
 from tests import zvmsim
 
-MAPPINGS = 'physnet1:VSWITCH1,physnet2:XCATVSW2'
+HOST = 'zvm-compute-1'
 
 
-def write_config(path, url, mappings=MAPPINGS, token=zvmsim.ADMIN_TOKEN,
-                 host='zvm-compute-1', **more):
-    """An agent configuration file; token: the admin token file's text
-    (None: no file, auth none); more: {section: {option: value}}."""
-    conf = configparser.ConfigParser(interpolation=None)
-    conf['DEFAULT'] = {'host': host, 'instance_name_template': 'os%06x'}
-    conf['zvm'] = {'cloud_connector_url': url, 'vswitch_mappings': mappings}
-    conf['agent'] = {'polling_interval': '1', 'report_interval': '1'}
-    if token is not None:
-        token_file = path.parent / f'{path.stem}-admin-token'
-        token_file.write_text(token + '\n')
-        conf['zvm']['admin_token_file'] = str(token_file)
-    for section, values in more.items():
-        conf.setdefault(section, {})
-        conf[section].update(values)
-    with open(path, 'w') as f:
-        conf.write(f)
-    return path
+def write_config(path, url, token=zvmsim.ADMIN_TOKEN, **kwargs):
+    """An agent configuration file of HOST (token auth); its path."""
+    return zvm_agent_config.write(path, url, HOST, token=token, **kwargs)[1]
 
 
 def wait_until(predicate, what, timeout=60):
@@ -61,7 +46,7 @@ def make_config(tmp_path, sim):
     def make(**kwargs):
         path = tmp_path / f'agent-{len(list(tmp_path.glob("*.ini")))}.ini'
         return options.load(['--config-file',
-                             str(write_config(path, sim.url, **kwargs))])
+                             write_config(path, sim.url, **kwargs)])
     return make
 
 
@@ -124,8 +109,8 @@ def test_a_missing_or_empty_option_is_refused(make_config, tmp_path):
                        'empty'):
         make_config(token='')
     with pytest.raises(options.ConfigError, match='cloud_connector_url'):
-        options.load(['--config-file', str(write_config(
-            tmp_path / 'no-url.ini', 'ftp://127.0.0.1:1'))])
+        options.load(['--config-file', write_config(
+            tmp_path / 'no-url.ini', 'ftp://127.0.0.1:1')])
 
 
 # -- the start -----------------------------------------------------------
