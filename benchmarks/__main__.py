@@ -8,7 +8,8 @@ import pathlib
 import sys
 import time
 
-import tests.nova_side  # noqa: F401  (nova on native threads, before nova.test)
+# nova on native threads, before anything imports nova.test.
+import tests.nova_side  # noqa: F401
 
 from benchmarks import concurrency  # noqa: E402
 from benchmarks import faults  # noqa: E402

@@ -107,7 +107,7 @@ def run(latency, servers=SERVERS):
         rig.apply_latency(latency, sims.hmc, sims.connectors)
         flavor = next(f['id'] for f in nova.api.get_flavors()
                       if f['name'] == seed.SMALL_FLAVOR)
-        network = seed.FLAT.id
+        network = nova.networks[seed.FLAT.name]['id']
         image = next(i['id'] for i in nova.glance.images.values()
                      if i['name'] == seed.IMAGE_NAME)
         dpm = _burst(nova, simulators.DPM_HOST, {

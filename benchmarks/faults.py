@@ -25,7 +25,8 @@ import re
 import sys
 import time
 
-import tests.nova_side  # noqa: F401  (nova on native threads, before nova.test)
+# nova on native threads, before anything imports nova.test.
+import tests.nova_side  # noqa: F401
 
 from benchmarks import rig  # noqa: E402
 from nova_ibmz.sandbox import seed  # noqa: E402
@@ -107,7 +108,8 @@ class Bench:
 
     def body(self, hypervisor, name):
         body = {'name': name, 'flavorRef': self.flavor,
-                'networks': [{'uuid': seed.FLAT.id}]}
+                'networks': [
+                    {'uuid': self.nova.networks[seed.FLAT.name]['id']}]}
         if hypervisor == 'DPM':
             body['block_device_mapping_v2'] = self.dpm_boot
         else:

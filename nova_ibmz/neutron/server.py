@@ -135,7 +135,19 @@ def load_application(config_files):
     if api.application is None:
         raise RuntimeError('Neutron did not load its API (see its log)')
     cfg.CONF.register_opts(AGENT_OPTS, 'ibmz_sandbox')
-    return api.application
+    return _as_a_service(api.application)
+
+
+def _as_a_service(application):
+    """Neutron's noauth strategy makes every caller the admin, but Neutron
+    29 leaves port bindings and binding profiles (Nova's live migration
+    makes and activates a binding for the destination host) to the
+    service role, which Nova's service user has in a cloud with Keystone:
+    here every caller has that role too."""
+    def with_the_role(environ, start_response):
+        environ.setdefault('HTTP_X_ROLES', 'service')
+        return application(environ, start_response)
+    return with_the_role
 
 
 def start_rpc():

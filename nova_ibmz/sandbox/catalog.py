@@ -1,17 +1,18 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""The read side of the sandbox's Glance, Neutron and Cinder over HTTP,
-Keystone's tokens and catalog (identity.py), Placement, and the count of
+"""The read side of the sandbox's Glance and Cinder over HTTP, Keystone's
+tokens and catalog (identity.py), Neutron and Placement, and the count of
 the drivers' requests: enough for the stock `openstack` client and
-openstacksdk to find images, networks and volumes by name and to show
-resource providers.
+openstacksdk to find images and volumes by name, to use Neutron and to
+show resource providers.
 
-The stand-ins themselves live in Nova's process (services.py), so these
-answers are read straight from them: a list and a show per resource, in
-the shape and under the paths the real services use.  Anything else gets
-404; changes go through Nova's API, as a server's ports and volumes do.
-Placement is the real one, which Nova's compute services use too.
+The stand-ins live in Nova's process (services.py), so these answers are
+read straight from them: a list and a show per resource, in the shape and
+under the paths the real services use.  Anything else gets 404; changes
+go through Nova's API, as a server's volumes do.  Neutron (a process of
+its own) and Placement (which Nova's compute services use too) are the
+real ones: their requests are passed on whole.
 """
 
 import datetime
@@ -26,15 +27,16 @@ from nova_ibmz.sandbox import identity
 
 # service prefix -> (version id, path of that version)
 VERSIONS = {'identity': ('v3.14', 'v3'), 'image': ('v2.16', 'v2'),
-            'network': ('v2.0', 'v2.0'), 'volume': ('v3.0', 'v3')}
+            'volume': ('v3.0', 'v3')}
 VOLUME_MICROVERSION = '3.70'
 TOKENS = '/identity/v3/auth/tokens'
 # The requests the drivers sent the simulators, by cause (traffic.py).
 REQUESTS = '/_sandbox/requests'
-# What a placement request and answer carry beyond the body.
-PLACEMENT_HEADERS = ('Accept', 'Content-Type', 'OpenStack-API-Version')
-PLACEMENT_ANSWER_HEADERS = ('Content-Type', 'OpenStack-API-Version', 'Vary',
-                            'Location', 'Last-Modified', 'Cache-Control')
+# What a request to a real service and its answer carry beyond the body.
+FORWARDED_HEADERS = ('Accept', 'Content-Type', 'OpenStack-API-Version',
+                     'X-OpenStack-Request-ID')
+ANSWER_HEADERS = ('Content-Type', 'OpenStack-API-Version', 'Vary',
+                  'Location', 'Last-Modified', 'Cache-Control')
 
 
 class Catalog:
@@ -49,12 +51,6 @@ class Catalog:
         self.routes = [
             (r'/image/v2/images', self._images),
             (r'/image/v2/images/([^/]+)', self._image),
-            (r'/network/v2.0/networks', self._listing('networks')),
-            (r'/network/v2.0/networks/([^/]+)', self._showing('networks')),
-            (r'/network/v2.0/subnets', self._listing('subnets')),
-            (r'/network/v2.0/subnets/([^/]+)', self._showing('subnets')),
-            (r'/network/v2.0/ports', self._listing('ports')),
-            (r'/network/v2.0/ports/([^/]+)', self._showing('ports')),
             (r'/volume/v3(?:/[0-9a-f]{32})?/volumes(?:/detail)?',
              self._volumes),
             (r'/volume/v3(?:/[0-9a-f]{32})?/volumes/([^/]+)', self._volume),
@@ -67,7 +63,12 @@ class Catalog:
         if path == REQUESTS:
             return _reply(start_response, 200, self.cloud.traffic.counts())
         if service == 'placement':
-            return self._placement(environ, start_response)
+            fixture = self.cloud.placement.fixture
+            return _forward(environ, start_response, fixture.endpoint,
+                            # as the admin
+                            {'X-Auth-Token': fixture.token})
+        if service == 'network':
+            return _forward(environ, start_response, self.cloud.neutron.url)
         if service not in VERSIONS:
             return self.app(environ, start_response)
         base = _base_url(environ)
@@ -88,7 +89,7 @@ class Catalog:
                 return _reply(start_response, status, body)
         return _reply(start_response, 404, {'error': f'no {path}'})
 
-    # -- Keystone and Placement ------------------------------------------
+    # -- Keystone ------------------------------------------------------
 
     def _token(self, environ, start_response, base):
         try:
@@ -100,30 +101,6 @@ class Catalog:
                                         request)
         return _reply(start_response, 201, body,
                       [('X-Subject-Token', token_id)])
-
-    def _placement(self, environ, start_response):
-        """The request, sent on to the cloud's placement (served in this
-        process, under the address nova's compute services use) as the
-        admin, and its answer."""
-        fixture = self.cloud.placement.fixture
-        url = fixture.endpoint + environ.get('PATH_INFO', '').removeprefix(
-            '/placement')
-        if environ.get('QUERY_STRING'):
-            url += f'?{environ["QUERY_STRING"]}'
-        headers = {name: environ[key] for name, key in (
-            (n, 'HTTP_' + n.upper().replace('-', '_'))
-            for n in PLACEMENT_HEADERS) if key in environ}
-        if environ.get('CONTENT_TYPE'):
-            headers['Content-Type'] = environ['CONTENT_TYPE']
-        headers['X-Auth-Token'] = fixture.token
-        answer = requests.request(environ['REQUEST_METHOD'], url,
-                                  headers=headers, data=_body(environ),
-                                  timeout=60)
-        start_response(f'{answer.status_code} {answer.reason}', [
-            (name, answer.headers[name]) for name in PLACEMENT_ANSWER_HEADERS
-            if name in answer.headers] + [
-            ('Content-Length', str(len(answer.content)))])
-        return [answer.content]
 
     # -- Glance ----------------------------------------------------------
 
@@ -137,28 +114,6 @@ class Catalog:
         if image is None:
             return 404, {'error': f'no image {image_id}'}
         return 200, _glance_image(image)
-
-    # -- Neutron ---------------------------------------------------------
-
-    def _listing(self, kind):
-        def listing(query):
-            return 200, {kind: _matching(self._neutron(kind), query)}
-        return listing
-
-    def _showing(self, kind):
-        def showing(query, resource_id):
-            found = [r for r in self._neutron(kind) if r['id'] == resource_id]
-            if not found:
-                return 404, {'NeutronError': {
-                    'message': f'{kind[:-1]} {resource_id} not found'}}
-            return 200, {kind[:-1]: found[0]}
-        return showing
-
-    def _neutron(self, kind):
-        neutron = self.cloud.neutron
-        if kind == 'ports':
-            return neutron.list_ports(is_admin=True)['ports']
-        return getattr(neutron, f'list_{kind}')()[kind]
 
     # -- Cinder ----------------------------------------------------------
 
@@ -190,6 +145,29 @@ class Catalog:
             'volume_type': 'fc', 'attachments': attachments,
             'metadata': {}, 'description': None,
             'links': []}
+
+
+def _forward(environ, start_response, service_url, headers=None):
+    """The request, sent on to the real service at service_url (its path
+    without the sandbox's prefix: /placement, /network), and its
+    answer."""
+    prefix = '/' + environ.get('PATH_INFO', '').split('/')[1]
+    url = service_url + environ.get('PATH_INFO', '').removeprefix(prefix)
+    if environ.get('QUERY_STRING'):
+        url += f'?{environ["QUERY_STRING"]}'
+    sent = {name: environ[key] for name, key in (
+        (n, 'HTTP_' + n.upper().replace('-', '_'))
+        for n in FORWARDED_HEADERS) if key in environ}
+    if environ.get('CONTENT_TYPE'):
+        sent['Content-Type'] = environ['CONTENT_TYPE']
+    answer = requests.request(environ['REQUEST_METHOD'], url,
+                              headers=dict(sent, **(headers or {})),
+                              data=_body(environ), timeout=60)
+    start_response(f'{answer.status_code} {answer.reason}', [
+        (name, answer.headers[name]) for name in ANSWER_HEADERS
+        if name in answer.headers] + [
+        ('Content-Length', str(len(answer.content)))])
+    return [answer.content]
 
 
 def _glance_image(image):

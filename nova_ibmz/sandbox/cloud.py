@@ -5,15 +5,17 @@
 
 Nova's own functional-test harness (nova.tests.functional, shipped in the
 nova wheel) runs the real API, conductor, scheduler, placement and compute
-services in one process, with in-memory stand-ins for Glance, Neutron and
-Cinder and an in-memory database.  Cloud is one such harness instance,
-set up by hand instead of by a test runner: three compute services whose
-drivers point at the simulators, and the API's WSGI application for
-run.py to serve on a TCP port.
+services in one process, with in-memory stand-ins for Glance and Cinder
+and an in-memory database.  Cloud is one such harness instance, set up by
+hand instead of by a test runner: three compute services whose drivers
+point at the simulators, a real neutron-server in a process of its own
+with each host's network agent (networking.py), and the API's WSGI
+application for run.py to serve on a TCP port.
 
 This leans on nova's test classes, which may change between nova
 releases: pyproject pins nova's major version, and this package (this
-module and services.py) is the only place in nova_ibmz that uses them.
+module, networking.py and services.py) is the only place in nova_ibmz
+that uses them.
 """
 
 import io
@@ -32,6 +34,7 @@ from nova.tests.functional import integrated_helpers
 import urllib3
 
 from nova_ibmz import conf
+from nova_ibmz.sandbox import networking
 from nova_ibmz.sandbox import seed
 from nova_ibmz.sandbox import services
 from nova_ibmz.sandbox import simulators
@@ -91,8 +94,6 @@ class Cloud(integrated_helpers._IntegratedTestBase):
         # The nova wheel installs its paste config under the environment.
         self.flags(api_paste_config=os.path.join(
             sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
-        # The Neutron stand-in sends no network-vif-plugged events.
-        self.flags(vif_plugging_timeout=0)
         self.flags(allow_resize_to_same_host=True)
         # The mainframe's capacity limits a sandbox user, not quotas.
         self.flags(instances=-1, cores=-1, ram=-1, group='quota')
@@ -129,8 +130,14 @@ class Cloud(integrated_helpers._IntegratedTestBase):
 
     def _seed(self):
         """What a user needs to boot servers: flavors, an image, boot and
-        data volumes (the networks are Neutron's own).  Nova's fixture
-        images are x86 test images: the sandbox shows only its own."""
+        data volumes, the provider networks.  Nova's fixture images are
+        x86 test images: the sandbox shows only its own.  The hypervisors
+        start empty: ports of servers of an earlier sandbox go."""
+        for port in self.neutron.ports():
+            if port['device_owner'].startswith('compute:'):
+                self.neutron.request('DELETE', f'/ports/{port["id"]}')
+        self.networks = {net.name: self.neutron.provider_network(
+            net, self.project_id) for net in seed.NETWORKS}
         self.glance.images.clear()
         for name, (vcpus, memory_mb, disk_gb) in seed.FLAVORS.items():
             self._create_flavor(id=seed.stable_id(f'flavor-{name}'),
@@ -151,23 +158,20 @@ class Cloud(integrated_helpers._IntegratedTestBase):
 
     def _setup_services(self):
         # The services start after the base's stand-ins are made: ours
-        # replace them here.
-        self.neutron = self.useFixture(
-            services.Neutron(self, seed.NETWORKS, self._bind))
+        # replace them here.  Neutron is real, with each host's agent.
+        events = self.useFixture(networking.NovaEvents(self.app))
+        agents = self.sims.write_agent_configs(seed.PHYSNET)
+        self.neutron = self.useFixture(networking.RealNeutron(
+            self, self.sims.state_dir / 'neutron', events.url,
+            {host: (networking.DPM_AGENT if host == simulators.DPM_HOST
+                    else networking.ZVM_AGENT, path)
+             for host, path in agents.items()}))
         self.cinder = self.useFixture(
             services.FCCinder(self, seed.STORAGE_TARGETS))
         services.glance_keeps_uploads(self)
         self.useFixture(fixtures.MonkeyPatch(
             'nova.virt.block_device.CONF', _EveryHostLocal(nova_conf.CONF)))
         with_real_https(self, super()._setup_services)
-
-    def _bind(self, host, network):
-        """A port's binding on host, as its network agent makes it."""
-        if host == simulators.DPM_HOST:
-            return 'dpm_vswitch', services.vlan_details(
-                network, object_id=self.sims.dpm.osd_vswitch_id)
-        return 'ovs', services.vlan_details(
-            network, vswitch=simulators.ZVM_VSWITCH)
 
     def _setup_compute_service(self):
         """One compute service per host, each started with its own

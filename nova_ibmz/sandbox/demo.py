@@ -69,6 +69,7 @@ class Tour:
         self.counter = counter
         self.rows = []
         self.servers = {}           # label: server
+        self.networks = []          # the demo's own
         self.snapshot = None
 
     # -- running steps ----------------------------------------------------
@@ -241,12 +242,33 @@ def tour(conn, counter):
                 raise StepFailed('the console log is empty')
         return action
 
+    def boot_on_own_network():
+        """A VLAN network of the demo's own (Neutron's API), a server on
+        it: its port bound by the z/VM mechanism driver with that VLAN,
+        ACTIVE once the z/VM agent saw the guest's NIC."""
+        network = conn.network.create_network(
+            name='demo-vlan-200', provider_network_type='vlan',
+            provider_physical_network=seed.PHYSNET,
+            provider_segmentation_id=200)
+        t.networks.append(network)
+        conn.network.create_subnet(network_id=network.id, ip_version=4,
+                                   cidr='10.30.0.0/24', is_dhcp_enabled=False)
+        boot('own-network', image_id=image.id,
+             networks=[{'uuid': network.id}])
+        [port] = conn.network.ports(device_id=t.servers['own-network'].id)
+        if (port.status, port.binding_vif_details.get('vlan')) != (
+                'ACTIVE', 200):
+            raise StepFailed(f'port {port.id} is {port.status} with binding '
+                             f'details {port.binding_vif_details}')
+
     def delete_all():
         for server in t.servers.values():
             compute.delete_server(server)
         for label, server in list(t.servers.items()):
             compute.wait_for_delete(server, interval=0.5, wait=TIMEOUT)
             del t.servers[label]
+        for network in t.networks:
+            conn.network.delete_network(network)
 
     t.step('boot on z/VM from an image', 'zvm', boot_zvm, creates=True)
     t.step('boot on DPM from an FC volume', 'dpm', boot_dpm, creates=True)
@@ -268,7 +290,9 @@ def tour(conn, counter):
            attach_detach('dpm', data[1]))
     t.step('console log (z/VM)', 'zvm', console('zvm'))
     t.step('console log (DPM)', 'dpm', console('dpm'))
-    t.step('delete all servers', None, delete_all)
+    t.step('boot on a VLAN network of its own (z/VM)', 'own-network',
+           boot_on_own_network, creates=True)
+    t.step('delete all servers and networks', None, delete_all)
     return t
 
 

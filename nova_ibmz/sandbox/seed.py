@@ -42,22 +42,18 @@ IMAGE_ID = stable_id(f'image-{IMAGE_NAME}')
 
 @dataclasses.dataclass(frozen=True)
 class ProviderNetwork:
-    """A Neutron provider network with one IPv4 subnet."""
+    """A Neutron provider network with one IPv4 subnet.  Neutron chooses
+    its id, and keeps it: the sandbox's Neutron database outlives it."""
 
     name: str
     network_type: str           # 'flat' or 'vlan'
     cidr: str
     vlan: int | None = None
 
-    @property
-    def id(self):
-        return stable_id(f'network-{self.name}')
 
-    @property
-    def subnet_id(self):
-        return stable_id(f'subnet-{self.name}')
-
-
+# The physical network of the provider networks, which every host's network
+# agent maps to the host's virtual switch.
+PHYSNET = 'provider'
 FLAT = ProviderNetwork('flat', 'flat', '10.10.0.0/24')
 VLAN = ProviderNetwork('vlan-100', 'vlan', '10.20.0.0/24', vlan=100)
 NETWORKS = (FLAT, VLAN)

@@ -1,14 +1,10 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""Glance, Neutron and Cinder for Nova in one process: nova's own
-in-memory stand-ins (nova.tests.fixtures), made to behave as a mainframe
-cloud's services do.
+"""Glance and Cinder for Nova in one process: nova's own in-memory
+stand-ins (nova.tests.fixtures), made to behave as a mainframe cloud's
+services do.  (Neutron is real: networking.py.)
 
-- Neutron holds a flat and a VLAN provider network and binds each port as
-  the network agent of its host would: networking-dpm (``dpm_vswitch``
-  with the HMC virtual switch's object id) on a DPM host, the z/VM agent
-  (``ovs`` with the vswitch name) on a z/VM host.
 - Cinder answers with fibre-channel connections from the connector's
   WWPNs to the storage's target ports, and holds bootable volumes.
 - Glance queues a snapshot until its data is uploaded, and keeps that
@@ -18,134 +14,12 @@ The sandbox and the functional tests use these same classes.
 """
 
 import copy
-import functools
-import ipaddress
-import itertools
-import threading
 
 import fixtures
-from nova.network import model as network_model
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.fixtures import glance as glance_fixture
-from oslo_utils import uuidutils
 
 from nova_ibmz.sandbox import seed
-
-
-# Ports get addresses from .11 on: .1 is the gateway, the rest is the
-# operator's.
-FIRST_PORT_ADDRESS = 11
-
-
-def _serialised(method):
-    """The method under the stand-in's lock: nova's fixture keeps its
-    ports in plain dicts that concurrent builds and deletes would change
-    while another thread iterates them."""
-    @functools.wraps(method)
-    def locked(self, *args, **kwargs):
-        with self._lock:
-            return method(self, *args, **kwargs)
-    return locked
-
-
-class Neutron(nova_fixtures.NeutronFixture):
-    """Neutron with the given provider networks (no others), whose ports
-    bind as the host's agent would: binder(host, network) returns the
-    (vif_type, vif_details) of a port on network bound to host.  Safe for
-    concurrent callers."""
-
-    def __init__(self, test, networks, binder):
-        super().__init__(test)
-        self._lock = threading.RLock()
-        self.binder = binder
-        self.provider_networks = {n.id: n for n in networks}
-        self._networks = {n.id: self._network(n) for n in networks}
-        self._subnets = {n.subnet_id: self._subnet(n) for n in networks}
-        self._ports = {}
-        # hosts() starts at .1
-        self._free_addresses = {
-            n.id: itertools.islice(ipaddress.ip_network(n.cidr).hosts(),
-                                   FIRST_PORT_ADDRESS - 1, None)
-            for n in networks}
-
-    def _network(self, net):
-        network = copy.deepcopy(self.network_1)
-        network.update({
-            'id': net.id, 'name': net.name, 'subnets': [net.subnet_id],
-            'shared': True, 'mtu': 1500,
-            'provider:network_type': net.network_type,
-            'provider:physical_network': 'provider',
-            'provider:segmentation_id': net.vlan})
-        return network
-
-    def _subnet(self, net):
-        subnet = copy.deepcopy(self.subnet_1)
-        cidr = ipaddress.ip_network(net.cidr)
-        subnet.update({
-            'id': net.subnet_id, 'name': f'{net.name}-subnet',
-            'network_id': net.id, 'cidr': net.cidr,
-            'gateway_ip': str(cidr[1]),
-            'allocation_pools': [{'start': str(cidr[FIRST_PORT_ADDRESS]),
-                                  'end': str(cidr[-2])}]})
-        return subnet
-
-    @_serialised
-    def create_port(self, body=None):
-        """A port on the requested network, with the next free address of
-        its subnet and a MAC in OpenStack's fa:16:3e range."""
-        request = copy.deepcopy(body['port'])
-        network_id = request['network_id']
-        net = self.provider_networks[network_id]
-        port = copy.deepcopy(self.default_port)
-        port.update(request)
-        port_id = uuidutils.generate_uuid()
-        port.update({
-            'id': port_id, 'network_id': network_id, 'status': 'DOWN',
-            'mac_address': 'fa:16:3e:%02x:%02x:%02x' % tuple(
-                bytes.fromhex(port_id.replace('-', ''))[:3]),
-            'fixed_ips': [{'subnet_id': net.subnet_id,
-                           'ip_address': str(next(
-                               self._free_addresses[network_id]))}],
-            'binding:vif_type': 'unbound', 'binding:vif_details': {}})
-        self._ports[port_id] = port
-        return {'port': copy.deepcopy(port)}
-
-    def _bind_for(self, port_id, host):
-        port = self._ports[port_id]
-        vif_type, details = self.binder(
-            host, self.provider_networks[port['network_id']])
-        port.update({'binding:vif_type': vif_type,
-                     'binding:vif_details': details, 'status': 'ACTIVE'})
-
-    @_serialised
-    def update_port(self, port_id, body=None):
-        host = (body or {}).get('port', {}).get('binding:host_id')
-        if host and port_id in self._ports:
-            self._bind_for(port_id, host)
-        return super().update_port(port_id, body)
-
-    @_serialised
-    def create_port_binding(self, port_id, body):
-        if port_id in self._ports:
-            self._bind_for(port_id, body['binding']['host'])
-        return super().create_port_binding(port_id, body)
-
-    # The rest of what reads or changes ports and their bindings.
-    _fixture = nova_fixtures.NeutronFixture
-    show_port = _serialised(_fixture.show_port)
-    list_ports = _serialised(_fixture.list_ports)
-    delete_port = _serialised(_fixture.delete_port)
-    show_port_binding = _serialised(_fixture.show_port_binding)
-    activate_port_binding = _serialised(_fixture.activate_port_binding)
-    delete_port_binding = _serialised(_fixture.delete_port_binding)
-    del _fixture
-
-
-def vlan_details(net, **details):
-    """Binding details of a port on net: its VLAN id on a VLAN network."""
-    if net.vlan is not None:
-        details[network_model.VIF_DETAILS_VLAN] = str(net.vlan)
-    return details
 
 
 class FCCinder(nova_fixtures.CinderFixture):

@@ -32,6 +32,8 @@ DPM_PROCESSORS = 8
 DPM_MEMORY_MB = 65536
 ZVM_DISK_POOL = 'ECKD:POOL1'
 ZVM_VSWITCH = 'VSWITCH1'
+# How often the network agents look for NICs that came or went.
+AGENT_POLLING_SECONDS = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +44,9 @@ class DPMTarget:
     password: str
     cpc_object_id: str
     fcp_adapter_id: str
-    osd_vswitch_id: str         # where networking-dpm binds the ports
+    osd_vswitch_id: str         # where the DPM agent's mapping binds ports
+    osd_adapter_id: str         # the adapter and port of that switch
+    osd_port: int
 
 
 def dpm_target(topology_path):
@@ -58,7 +62,9 @@ def dpm_target(topology_path):
                if v['properties'].get('type') == 'osd')
     return DPMTarget(user['name'], user['password'],
                      cpc['properties']['object-id'], fcp['object-id'],
-                     osd['object-id'])
+                     osd['object-id'],
+                     osd['backing-adapter-uri'].rsplit('/', 1)[1],
+                     osd.get('port', 0))
 
 
 class Simulators:
@@ -139,7 +145,11 @@ class Simulators:
                     'disk_pool': ZVM_DISK_POOL,
                     'vswitch': ZVM_VSWITCH,
                     'image_tmp_path': str(self.state_dir / host / 'images'),
-                }}
+                },
+                # A guest's NICs move with it (VMRELOCATE): no agent sees
+                # them on the destination before the move, so Neutron
+                # sends no network-vif-plugged to wait for there.
+                'compute': {'live_migration_wait_for_vif_plug': False}}
         return hosts
 
     def request_logs(self):
@@ -150,20 +160,55 @@ class Simulators:
             logs[host] = (connector.url, None)
         return logs
 
+    def agent_options(self, physnet):
+        """{host: {section: {option: value}}}: the configuration of each
+        compute host's network agent (neutron-ibmz-dpm-agent,
+        neutron-ibmz-zvm-agent), which maps physnet to the host's
+        virtual switch."""
+        dpm = self.host_options()[DPM_HOST]['dpm']
+        agents = {DPM_HOST: {
+            'DEFAULT': {'host': DPM_HOST},
+            'dpm': dict({k: dpm[k] for k in (
+                'hmc', 'hmc_username', 'hmc_password', 'hmc_ca_file',
+                'cpc_object_id')},
+                physical_network_adapter_mappings=[
+                    f'{physnet}:{self.dpm.osd_adapter_id}:'
+                    f'{self.dpm.osd_port}']),
+            'agent': {'polling_interval': AGENT_POLLING_SECONDS}}}
+        for host, connector in zip(ZVM_HOSTS, self.connectors):
+            agents[host] = {
+                'DEFAULT': {'host': host, 'instance_name_template': 'os%06x'},
+                'zvm': {'cloud_connector_url': connector.url,
+                        'admin_token_file': str(self.admin_token_file),
+                        'vswitch_mappings': f'{physnet}:{ZVM_VSWITCH}'},
+                'agent': {'polling_interval': AGENT_POLLING_SECONDS}}
+        return agents
+
     def write_host_configs(self):
         """One <host>.conf per compute host in the state directory, so a
         user can read how each host is configured.  Returns their paths."""
-        paths = {}
-        for host, sections in self.host_options().items():
-            lines = []
-            for section, options in sections.items():
-                lines.append(f'[{section}]')
-                for name, value in options.items():
-                    values = value if isinstance(value, list) else [value]
-                    lines += [f'{name} = {v}' for v in values]
-                lines.append('')
-            path = self.state_dir / f'{host}.conf'
-            path.write_text('\n'.join(lines))
-            path.chmod(0o600)       # it holds the HMC password
-            paths[host] = path
-        return paths
+        return {host: _write_conf(self.state_dir / f'{host}.conf', sections)
+                for host, sections in self.host_options().items()}
+
+    def write_agent_configs(self, physnet):
+        """One <host>-agent.conf per compute host's network agent in the
+        state directory.  Returns their paths."""
+        return {host: _write_conf(self.state_dir / f'{host}-agent.conf',
+                                  sections)
+                for host, sections in self.agent_options(physnet).items()}
+
+
+def _write_conf(path, sections):
+    """An oslo.config file of sections ({section: {option: value}}; a
+    list is a MultiOpt's lines), readable by its owner only (it holds the
+    HMC password)."""
+    lines = []
+    for section, options in sections.items():
+        lines.append(f'[{section}]')
+        for name, value in options.items():
+            values = value if isinstance(value, list) else [value]
+            lines += [f'{name} = {v}' for v in values]
+        lines.append('')
+    path.write_text('\n'.join(lines))
+    path.chmod(0o600)
+    return path

@@ -12,6 +12,7 @@ rebuild it from the copy).  `SANDBOX_PORT=0`: the API on a free port,
 which clouds.yaml names, so the README's lines find it.
 """
 
+import ast
 import json
 import os
 import pathlib
@@ -26,6 +27,7 @@ import pytest
 from nova_ibmz.hmc import naming
 from nova_ibmz.sandbox import seed
 from nova_ibmz.sandbox import simulators
+from nova_ibmz.sim.hmc import model as hmc_model
 from tests.functional import test_sandbox
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -33,7 +35,7 @@ VENV = pathlib.Path(sys.prefix)
 MAKE = ('make', '-o', '.venv/.installed-stamp')
 CLI = 'openstack --os-cloud ibmz-sandbox '
 DPM_PROVIDER = '1957e729-0a2e-5402-9e7d-ea86696edbdd'
-DEMO_STEPS = 16
+DEMO_STEPS = 17
 
 
 def example_block():
@@ -96,6 +98,21 @@ class Readme:
             f'{seed.VLAN.name} --wait lpar1':
                 self.created('lpar1', (simulators.DPM_HOST,)),
             f'{CLI}server list': self.listed,
+            f'{CLI}network agent list': self.agents,
+            f'{CLI}network agent show -c agent_type -c configuration '
+            f'$({CLI}network agent list --host {simulators.DPM_HOST} '
+            f'-f value -c ID)': self.dpm_agent,
+            f'{CLI}port show -c status -c binding_vif_type -c '
+            f'binding_vif_details $({CLI}port list --server lpar1 '
+            f'--network {seed.VLAN.name} -f value -c ID)': self.dpm_port,
+            f'{CLI}network create --provider-network-type vlan '
+            f'--provider-physical-network {seed.PHYSNET} --provider-segment '
+            f'200 vlan-200': self.network_created,
+            f'{CLI}subnet create --network vlan-200 --subnet-range '
+            f'10.30.0.0/24 --no-dhcp vlan-200-subnet': self.subnet_created,
+            f'{CLI}server create --image {seed.IMAGE_NAME} --flavor '
+            f'{seed.SMALL_FLAVOR} --network vlan-200 --wait vm2':
+                self.created('vm2', ('zvm-1', 'zvm-2')),
             f'{CLI}console log show vm1': self.console(
                 'vm1', lambda server_id: 'vm1'),
             f'{CLI}console log show lpar1': self.console(
@@ -104,7 +121,8 @@ class Readme:
             f'{CLI}server migrate --live-migration --wait vm1':
                 self.migrated,
             f'{CLI}server show vm1 -c OS-EXT-SRV-ATTR:host': self.shown,
-            f'{CLI}server delete --wait vm1 lpar1': self.deleted,
+            f'{CLI}server delete --wait vm1 vm2 lpar1': self.deleted,
+            f'{CLI}network delete vlan-200': self.network_deleted,
         }
 
     def openstack(self, *args):
@@ -142,6 +160,49 @@ class Readme:
     def listed(self, output):
         assert {(row[1], row[2]) for row in rows(output)} == {
             ('vm1', 'ACTIVE'), ('lpar1', 'ACTIVE')}
+
+    def agents(self, output):
+        """Each compute host's agent, alive and up, as networking-dpm's
+        and networking-zvm's were listed."""
+        shown = {(row[2], row[1], row[4], row[5], row[6])
+                 for row in rows(output)}
+        assert shown == {
+            (simulators.DPM_HOST, 'DPM agent', ':-)', 'UP',
+             'neutron-ibmz-dpm-agent'),
+            *((host, 'z/VM agent', ':-)', 'UP', 'neutron-ibmz-zvm-agent')
+              for host in simulators.ZVM_HOSTS)}, output
+
+    def dpm_agent(self, output):
+        """The mapping of the provider network to the OSD virtual switch,
+        as the agent translated it."""
+        shown = fields(output)
+        assert shown['agent_type'] == 'DPM agent'
+        target = simulators.dpm_target(
+            hmc_model.topology_path(simulators.HMC_TOPOLOGY))
+        assert ast.literal_eval(shown['configuration'])[
+            'adapter_mappings'] == {seed.PHYSNET: [target.osd_vswitch_id]}
+
+    def dpm_port(self, output):
+        shown = fields(output)
+        assert (shown['status'], shown['binding_vif_type']) == (
+            'ACTIVE', 'dpm_vswitch')
+        details = shown['binding_vif_details']
+        assert "bound_drivers.0='ibmz_dpm'" in details
+        assert "vlan='100'" in details, shown
+
+    def network_created(self, output):
+        shown = fields(output)
+        assert (shown['provider:network_type'],
+                shown['provider:physical_network'],
+                shown['provider:segmentation_id']) == (
+            'vlan', seed.PHYSNET, '200'), shown
+
+    def subnet_created(self, output):
+        assert fields(output)['cidr'] == '10.30.0.0/24'
+
+    def network_deleted(self, output):
+        assert 'vlan-200' not in [n['Name'] for n in self.openstack(
+            'network', 'list', '-f', 'json')]
 
     def console(self, name, system):
         """system(server id): the name the server's login prompt shows

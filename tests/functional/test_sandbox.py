@@ -31,7 +31,7 @@ from nova_ibmz.sandbox import seed
 
 OPENSTACK = shutil.which('openstack',
                          path=os.path.dirname(sys.executable))
-DEMO_STEPS = 16
+DEMO_STEPS = 17
 
 
 class Output:
@@ -116,9 +116,9 @@ def openstack(state_dir, *args):
 
 
 def paths_in(state):
-    """Every path the sandbox wrote into its files: the hosts' .conf
-    options that name files, sandbox.json's, clouds.yaml's identity URL
-    (which names no path, but must be absolute too)."""
+    """Every path the sandbox wrote into its files: the hosts' and the
+    agents' .conf options that name files, sandbox.json's, clouds.yaml's
+    identity URL (which names no path, but must be absolute too)."""
     paths = [line.split(' = ', 1)[1]
              for conf in state.glob('*.conf')
              for line in conf.read_text().splitlines()
@@ -135,14 +135,17 @@ def test_the_openstack_client_boots_on_both_drivers(sandbox):
     hypervisors = openstack(state, 'hypervisor', 'list', '-f', 'json')
     assert sorted(h['Hypervisor Hostname'] for h in hypervisors) == [
         'ZVMSIM1', 'ZVMSIM2', 'dpm-subset-1']
-    # Each host's configuration, readable in the state directory, with
-    # absolute paths though the state directory was given relative.
+    # Each host's configuration and its network agent's, readable in the
+    # state directory, with absolute paths though the state directory was
+    # given relative.
     assert {p.name for p in state.glob('*.conf')} == {
-        'dpm-subset-1.conf', 'zvm-1.conf', 'zvm-2.conf'}
+        'dpm-subset-1.conf', 'zvm-1.conf', 'zvm-2.conf',
+        'dpm-subset-1-agent.conf', 'zvm-1-agent.conf', 'zvm-2-agent.conf'}
     paths = paths_in(state)
-    # hmc_ca_file, two admin_token_file and image_tmp_path, clouds.yaml,
-    # the HMC's CA file in sandbox.json
-    assert len(paths) == 7
+    # hmc_ca_file of the DPM host and agent, admin_token_file of the z/VM
+    # hosts and agents, two image_tmp_path, clouds.yaml, the HMC's CA file
+    # in sandbox.json
+    assert len(paths) == 10
     assert all(path.startswith(f'{state}/') for path in paths), paths
     assert 'auth_url: http://127.0.0.1:' in (
         state / 'clouds.yaml').read_text()
@@ -307,7 +310,7 @@ def test_a_failed_demo_step_fails_the_demo_and_cleans_up(sandbox):
     rows = demo_rows(demo.stdout.splitlines())
     assert rows['boot on DPM from an FC volume'][1].startswith('FAILED')
     assert rows['boot on z/VM from an image'][1] == 'ok'
-    assert rows['delete all servers'][1] == 'ok'
+    assert rows['delete all servers and networks'][1] == 'ok'
     assert openstack(sandbox.state_dir, 'server', 'list', '-f', 'json') == []
     assert re.search(rf'demo FAILED: {DEMO_STEPS} steps', demo.stdout)
 

@@ -1,11 +1,14 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""The sandbox's Neutron and Cinder stand-ins, and the read-only endpoints
-(catalog.Catalog) that show them and Glance's images to API clients."""
+"""The sandbox's Cinder stand-in, and the endpoints (catalog.Catalog) that
+show it and Glance's images to API clients and pass Neutron's requests on
+to the real one."""
 
 import datetime
+import http.server
 import json
+import threading
 import types
 
 import pytest
@@ -20,69 +23,9 @@ PROJECT_ID = '6f70656e737461636b20342065766572'
 COUNTS = {'hmc': {'operation': 3, 'periodic': 5}}
 
 
-def bind(host, network):
-    if host == 'dpm-subset-1':
-        return 'dpm_vswitch', services.vlan_details(network,
-                                                    object_id=DPM_VSWITCH)
-    return 'ovs', services.vlan_details(network, vswitch='VSWITCH1')
-
-
-@pytest.fixture
-def neutron():
-    return services.Neutron(None, seed.NETWORKS, bind)
-
-
 @pytest.fixture
 def cinder():
     return services.FCCinder(None, seed.STORAGE_TARGETS)
-
-
-def test_ports_get_addresses_of_their_own_network(neutron):
-    flat = neutron.create_port(
-        {'port': {'network_id': seed.FLAT.id}})['port']
-    vlan = neutron.create_port(
-        {'port': {'network_id': seed.VLAN.id}})['port']
-    assert (flat['network_id'], vlan['network_id']) == (seed.FLAT.id,
-                                                        seed.VLAN.id)
-    assert flat['fixed_ips'] == [{'subnet_id': seed.FLAT.subnet_id,
-                                  'ip_address': '10.10.0.11'}]
-    assert vlan['fixed_ips'][0]['ip_address'] == '10.20.0.11'
-    assert flat['mac_address'].startswith('fa:16:3e:')
-    assert flat['mac_address'] != vlan['mac_address']
-    assert flat['binding:vif_type'] == 'unbound'
-
-
-@pytest.mark.parametrize('host, vif_type, details', [
-    ('dpm-subset-1', 'dpm_vswitch', {'object_id': DPM_VSWITCH,
-                                     'vlan': '100'}),
-    ('zvm-1', 'ovs', {'vswitch': 'VSWITCH1', 'vlan': '100'})])
-def test_a_port_binds_as_its_hosts_agent_would(neutron, host, vif_type,
-                                               details):
-    port = neutron.create_port({'port': {'network_id': seed.VLAN.id}})
-    port_id = port['port']['id']
-    neutron.update_port(port_id, {'port': {'binding:host_id': host}})
-    shown = neutron.show_port(port_id)['port']
-    assert (shown['binding:vif_type'], shown['binding:vif_details'],
-            shown['binding:host_id']) == (vif_type, details, host)
-
-
-def test_a_flat_port_has_no_vlan(neutron):
-    port_id = neutron.create_port(
-        {'port': {'network_id': seed.FLAT.id}})['port']['id']
-    neutron.update_port(port_id, {'port': {'binding:host_id': 'zvm-2'}})
-    assert neutron.show_port(port_id)['port']['binding:vif_details'] == {
-        'vswitch': 'VSWITCH1'}
-
-
-def test_a_live_migration_binding_is_the_destinations(neutron):
-    port_id = neutron.create_port(
-        {'port': {'network_id': seed.FLAT.id}})['port']['id']
-    neutron.update_port(port_id, {'port': {'binding:host_id': 'zvm-1'}})
-    binding = neutron.create_port_binding(
-        port_id, {'binding': {'host': 'zvm-2'}})['binding']
-    assert (binding['vif_type'], binding['status']) == ('ovs', 'INACTIVE')
-    neutron.activate_port_binding(port_id, 'zvm-2')
-    assert neutron.show_port(port_id)['port']['binding:host_id'] == 'zvm-2'
 
 
 def test_fc_connections_reach_the_targets_from_the_connectors_wwpns(
@@ -108,6 +51,38 @@ def test_fc_connections_reach_the_targets_from_the_connectors_wwpns(
 def nova_app(environ, start_response):
     start_response('200 OK', [('Content-Type', 'text/plain')])
     return [b'nova']
+
+
+class Echo(http.server.BaseHTTPRequestHandler):
+    """A service that answers every request with what it received."""
+
+    def _echo(self):
+        body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+        data = json.dumps({'method': self.command, 'path': self.path,
+                           'body': body.decode(),
+                           'type': self.headers.get('Content-Type')}).encode()
+        self.send_response(201)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Location', '/v2.0/ports/p9')
+        self.send_header('X-Secret-Header', 'not passed on')
+        self.send_header('Content-Length', str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_DELETE = _echo
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def neutron():
+    """A stand-in of the neutron-server process: it echoes requests."""
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Echo)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield types.SimpleNamespace(url=f'http://127.0.0.1:{server.server_port}')
+    server.shutdown()
+    server.server_close()
 
 
 @pytest.fixture
@@ -143,12 +118,25 @@ def test_images_as_glance_shows_them(app):
     assert get(app, '/image/v2/images/img-2')[0] == 404
 
 
-def test_networks_and_volumes_by_name(app):
-    status, body = get(app, '/network/v2.0/networks?name=vlan-100')
-    assert [n['provider:segmentation_id'] for n in body['networks']] == [100]
-    assert get(app, f'/network/v2.0/subnets/{seed.FLAT.subnet_id}')[1][
-        'subnet']['cidr'] == seed.FLAT.cidr
-    assert get(app, '/network/v2.0/networks/nothing')[0] == 404
+def test_network_requests_go_to_neutron_whole(app):
+    """Any method, the path without /network, the query, the body and its
+    type; back come the status, the body and Neutron's headers that
+    clients read."""
+    response = webob.Request.blank(
+        '/network/v2.0/ports?network_id=n1', method='POST',
+        body=b'{"port": {}}', content_type='application/json').get_response(
+            app)
+    assert response.status_int == 201
+    assert json.loads(response.body) == {
+        'method': 'POST', 'path': '/v2.0/ports?network_id=n1',
+        'body': '{"port": {}}', 'type': 'application/json'}
+    assert response.headers['Location'] == '/v2.0/ports/p9'
+    assert 'X-Secret-Header' not in response.headers
+    assert get(app, '/network/v2.0/ports/p1', method='DELETE')[1][
+        'method'] == 'DELETE'
+
+
+def test_volumes_by_name(app):
     status, body = get(app, f'/volume/v3/volumes/detail?name='
                        f'{seed.BOOT_VOLUME}')
     [volume] = body['volumes']
@@ -181,7 +169,6 @@ def test_version_documents_for_discovery(app):
 
 def test_the_endpoints_are_read_only_and_the_rest_is_novas(app):
     assert get(app, '/image/v2/images', method='POST')[0] == 405
-    assert get(app, '/network/v2.0/ports/p1', method='DELETE')[0] == 405
     assert get(app, '/v2.1/servers') == (200, b'nova')
     assert get(app, '/') == (200, b'nova')
 
