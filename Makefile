@@ -16,7 +16,7 @@ help:
 	@echo "make test           create $(VENV) if needed and run every test"
 	@echo "make bench          measure the drivers on the simulators (benchmarks/results)"
 	@echo "make docs           render doc/support-matrix.md"
-	@echo "make sample-config  regenerate etc/nova-ibmz.conf.sample"
+	@echo "make sample-config  regenerate the sample configurations in etc/"
 	@echo "make constraints    re-pin constraints.txt from a fresh resolve"
 
 # The project itself is installed editable, so the oslo.config entry point
@@ -58,8 +58,9 @@ docs: $(STAMP)
 	$(PY) doc/tools/render_support_matrix.py -o doc/support-matrix.md
 
 sample-config: $(STAMP)
-	$(VENV)/bin/oslo-config-generator \
-	    --config-file etc/oslo-config-generator/nova-ibmz.conf
+	for conf in etc/oslo-config-generator/*.conf; do \
+	    $(VENV)/bin/oslo-config-generator --config-file $$conf || exit 1; \
+	done
 
 # Resolve the newest versions that fit pyproject.toml in a scratch venv and
 # pin them all.  Review the diff before committing it.
