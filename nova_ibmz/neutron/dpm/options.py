@@ -69,8 +69,8 @@ How many times to repeat a read that got no answer, or that the HMC refused
 as busy, waiting 1 s and doubling.  A refused logon is never repeated.
 """),
     cfg.MultiStrOpt('physical_network_adapter_mappings', default=[],
-                    sample_default='provider:3ea09d2a-b18d-11e6-89a4-'
-                                   '42f2e9ef1641:0',
+                    sample_default=['provider:3ea09d2a-b18d-11e6-89a4-'
+                                    '42f2e9ef1641:0'],
                     help="""
 Which network adapter port carries each physical network, one line per
 mapping: "<physical network>:<adapter object-id>[:<port>]", port 0 or 1
