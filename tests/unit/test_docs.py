@@ -12,6 +12,11 @@ For each guide:
 - in a code block that is a nova.conf snippet (it has a [dpm] or [zvm]
   header), the options of every other section exist in nova's own
   configuration too ([DEFAULT] host, compute_driver, ...);
+- a code block that sets a network agent's mapping option
+  (physical_network_adapter_mappings, vswitch_mappings) is that agent's
+  configuration file instead: each of its options, in every section, is
+  one of the agent's own (nova_ibmz.neutron.dpm.options,
+  nova_ibmz.neutron.zvm.options, which import no neutron);
 - every path under guest_tools/ and every relative link exists in the
   repository.
 
@@ -27,6 +32,8 @@ import re
 import pytest
 
 from nova_ibmz import conf
+from nova_ibmz.neutron.dpm import options as dpm_agent_options
+from nova_ibmz.neutron.zvm import options as zvm_agent_options
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 GUIDES = ('doc/dpm-images.md', 'doc/zvm-images.md', 'doc/deployment.md')
@@ -48,6 +55,29 @@ def registered():
     for name, options in groups.items():
         assert options <= set(conf.CONF[name]), name
     return groups
+
+
+def agent_groups(list_opts):
+    """{section: option names} of an agent's options."""
+    return {(group.name if group else 'DEFAULT'): {opt.name for opt in opts}
+            for group, opts in list_opts()}
+
+
+# The option only an agent's file sets, and that agent's options.
+AGENT_FILES = {
+    'physical_network_adapter_mappings': agent_groups(
+        dpm_agent_options.list_opts),
+    'vswitch_mappings': agent_groups(zvm_agent_options.list_opts),
+}
+
+
+def agent_of(lines):
+    """The options of the agent whose file a code block is, or None."""
+    for line in lines:
+        option = OPTION_LINE.match(line)
+        if option and option.group(1) in AGENT_FILES:
+            return AGENT_FILES[option.group(1)]
+    return None
 
 
 def nova_option_exists(section, name):
@@ -117,14 +147,29 @@ def references(text):
 def unknown_options(text, groups):
     """The references of text to options that do not exist."""
     bad = []
-    for number, section, name in references(text):
-        if section in groups:
-            ok = name in groups[section]
-        else:
-            ok = nova_option_exists(section, name)
-        if not ok:
+
+    def check(number, section, name, exists):
+        if not exists:
             bad.append(f'line {number}: [{section}] {name}')
+
+    for start, lines in code_blocks(text):
+        agent = agent_of(lines)
+        for number, section, name in block_options(start, lines):
+            check(number, section, name,
+                  name in agent.get(section, ()) if agent else
+                  nova_knows(groups, section, name))
+    for number, line in prose(text):
+        for m in INLINE.finditer(line):
+            check(number, m.group(1), m.group(2),
+                  nova_knows(groups, m.group(1), m.group(2)))
     return bad
+
+
+def nova_knows(groups, section, name):
+    """Whether nova.conf (with our groups) has [section] name."""
+    if section in groups:
+        return name in groups[section]
+    return nova_option_exists(section, name)
 
 
 def read(guide):
@@ -198,4 +243,27 @@ def test_misspelled_options_are_found():
         'line 5: [DEFAULT] compute_drivr',
         'line 8: [dpm] max_memroy',
         'line 1: [zvm] disk_pol',
+    ]
+
+
+def test_agent_files_are_checked_against_the_agents_options():
+    """A block that sets vswitch_mappings is the z/VM agent's file: a
+    nova.conf option in it is as wrong as a misspelled agent option;
+    [agent] report_interval and [DEFAULT] instance_name_template are
+    the agent's."""
+    text = '\n'.join([
+        '```ini',
+        '[DEFAULT]',
+        'instance_name_template = os%06x',
+        '[zvm]',
+        'vswitch_mappings = provider:VSWITCH1',
+        'disk_pool = ECKD:POOL1',
+        '[agent]',
+        'report_interval = 30',
+        '#poling_interval = 2',
+        '```',
+    ])
+    assert unknown_options(text, registered()) == [
+        'line 6: [zvm] disk_pool',
+        'line 9: [agent] poling_interval',
     ]
