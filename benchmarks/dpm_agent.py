@@ -1,0 +1,262 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+"""python -m benchmarks.dpm_agent [--out DIR] [--quick]
+
+What neutron-ibmz-dpm-agent costs the HMC and how soon a port turns
+ACTIVE, written to DIR/dpm_agent.md (default benchmarks/results/):
+
+1. HMC requests per polling interval with 85 partitions of 12 NICs each
+   on three mapped virtual switches, counted from the HMC simulator's
+   request log: the checks at start, the first interval (every NIC read
+   once), an interval with nothing new, and intervals after NICs come and
+   go.  The agent's manager is driven directly, as the loop drives it.
+2. The time from a NIC's creation on the HMC (as the DPM driver makes it)
+   to its port ACTIVE in a real neutron-server (the agent as its thread,
+   as in the sandbox), and from the NIC's deletion to DOWN, at polling
+   intervals of 1 and 2 s (the default), with the 85 x 12 NICs of another
+   CPC subset's host on the same virtual switches.
+
+It runs on the Neutron side of the process boundary (no nova), so
+`python -m benchmarks` (which loads nova) runs it as a process of its own.
+"""
+
+import argparse
+import datetime
+from importlib import metadata
+import pathlib
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+# Before anything imports neutron, whose import leaves eventlet's green
+# copies of socketserver and http.server in sys.modules: the HMC simulator
+# this process serves would run on green threads and hang.
+from nova_ibmz.sim import httpserver  # noqa: F401,I100
+
+import openstack  # noqa: I100
+import zhmcclient
+
+from nova_ibmz.hmc import naming
+from nova_ibmz.neutron.dpm import agent as dpm_agent
+from nova_ibmz.neutron.dpm import manager as dpm_manager
+from nova_ibmz.neutron.dpm import mappings
+from nova_ibmz.neutron.dpm import options
+from nova_ibmz.sandbox import neutron as launcher
+from tests.neutron import dpm_hmc
+
+RESULTS = pathlib.Path(__file__).parent / 'results'
+REPO = pathlib.Path(__file__).resolve().parents[1]
+ADAPTERS = (dpm_hmc.OSD_1, dpm_hmc.OSD_2, dpm_hmc.HIPERSOCKET)
+MAPPINGS = [f'physnet{n}:{a}' for n, a in enumerate(ADAPTERS, 1)]
+OTHER_HOST = 'dpm-subset-2'
+PROJECT = 'bench'
+
+
+def populate(hypervisor, host, partitions, nics):
+    """partitions of host with nics NICs each, spread over the three
+    mapped virtual switches: [(partition, [NIC])]."""
+    made = []
+    for p in range(partitions):
+        partition = hypervisor.partition(host)
+        made.append((partition, [
+            hypervisor.nic(partition, ADAPTERS[n % len(ADAPTERS)],
+                           f'fa:16:3e:{p // 256:02x}:{p % 256:02x}:{n:02x}',
+                           host=host)
+            for n in range(nics)]))
+    return made
+
+
+def _config(path, **kwargs):
+    return options.load(['--config-file', str(dpm_hmc.write_config(
+        path, mappings=MAPPINGS, **kwargs))])
+
+
+def polling_cost(partitions, nics, workdir):
+    """[(what, HMC requests, target, seconds)] of the agent's manager; the
+    target of an interval: one request per mapped virtual switch plus one
+    per NIC new to the agent (None: no target)."""
+    dpm_hmc.reset()
+    hypervisor = dpm_hmc.Hypervisor()
+    made = populate(hypervisor, dpm_hmc.HOST, partitions, nics)
+    # Other workloads' NICs on the same virtual switches.
+    for adapter in ADAPTERS:
+        hypervisor.nic(hypervisor.foreign(), adapter, None,
+                       description='Production eth')
+    config = _config(workdir / 'cost.ini')
+    session = dpm_agent.open_session(config)
+    log = dpm_hmc.server().log
+    rows = []
+
+    def measure(what, work, new_nics=None):
+        seq = log.since()[-1]['seq']
+        began = time.perf_counter()
+        result = work()
+        seconds = time.perf_counter() - began
+        count = sum(1 for e in log.since(seq)
+                    if not e['path'].startswith('/api/sessions'))
+        target = None if new_nics is None else len(ADAPTERS) + new_nics
+        rows.append((what, count, target, seconds))
+        return result
+
+    cpc, targets = measure('start-up checks of 3 mappings',
+                           lambda: mappings.check(
+                               zhmcclient.Client(session), config))
+    manager = dpm_manager.DPMManager(config, cpc, targets)
+    total = partitions * nics
+    foreign = len(ADAPTERS)
+    devices = measure(f'first interval: {total} NICs of ours and {foreign} '
+                      'foreign ones, each read once', manager.devices,
+                      total + foreign)
+    assert len(devices) == total, len(devices)
+    measure('an interval, nothing new', manager.devices, 0)
+    hypervisor.nic(made[0][0], dpm_hmc.OSD_1, 'fa:16:3e:ff:00:01')
+    measure('an interval after 1 new NIC', manager.devices, 1)
+    populate(hypervisor, dpm_hmc.HOST, 1, nics)
+    measure(f'an interval after a new partition of {nics} NICs',
+            manager.devices, nics)
+    for nic in made[1][1]:
+        nic.delete()
+    measure(f'an interval after {nics} NICs deleted', manager.devices, 0)
+    measure('an interval, nothing new', manager.devices, 0)
+    session.logoff()
+    hypervisor.close()
+    return rows
+
+
+def _wait_status(sdk, port_id, status, timeout=120):
+    began = time.monotonic()
+    while sdk.network.get_port(port_id).status != status:
+        if time.monotonic() - began > timeout:
+            raise RuntimeError(f'port {port_id} never {status}')
+        time.sleep(0.02)
+    return time.monotonic() - began
+
+
+def time_to_active(samples, polling_interval, partitions, nics, workdir):
+    """[(seconds NIC created -> ACTIVE, seconds NIC deleted -> DOWN)]
+    through a real neutron-server with the agent as its thread."""
+    dpm_hmc.reset()
+    hypervisor = dpm_hmc.Hypervisor()
+    populate(hypervisor, OTHER_HOST, partitions, nics)
+    state_dir = workdir / f'server-{polling_interval}'
+    agent_config = dpm_hmc.write_config(
+        workdir / f'agent-{polling_interval}.ini', mappings=MAPPINGS,
+        polling_interval=polling_interval, report_interval=2)
+    config = launcher.write_config(
+        state_dir / 'neutron.conf', state_dir,
+        physical_networks=('physnet1', 'physnet2', 'physnet3'),
+        agents=[('nova_ibmz.neutron.dpm.agent:server_agent',
+                 str(agent_config))])
+    results = []
+    with launcher.NeutronServer(config, env={'PYTHONPATH': str(REPO)}) \
+            as server:
+        sdk = openstack.connection.Connection(
+            auth_type='none', network_endpoint_override=server.url)
+        network = sdk.network.create_network(
+            name='bench', project_id=PROJECT, provider_network_type='flat',
+            provider_physical_network='physnet1')
+        partition = hypervisor.partition()
+        for _ in range(samples):
+            port = sdk.network.create_port(
+                network_id=network.id, project_id=PROJECT,
+                binding_host_id=dpm_hmc.HOST, device_owner='compute:nova',
+                device_id=str(uuid.uuid4()))
+            vswitch = port.binding_vif_details['object_id']
+            # Nova makes a NIC at any moment of the agent's interval.
+            time.sleep(random.uniform(0, polling_interval))
+            nic = partition.nics.create({
+                'name': naming.nic_name(port.id),
+                'description': naming.nic_description(dpm_hmc.HOST,
+                                                      port.mac_address),
+                'virtual-switch-uri': f'/api/virtual-switches/{vswitch}'})
+            up = _wait_status(sdk, port.id, 'ACTIVE')
+            nic.delete()
+            results.append((up, _wait_status(sdk, port.id, 'DOWN')))
+    hypervisor.close()
+    return results
+
+
+def _stats(values):
+    return (f'{min(values):.2f} / {statistics.median(values):.2f} / '
+            f'{max(values):.2f}')
+
+
+def markdown(cost_rows, latencies, partitions, nics, samples):
+    git = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO,
+                         capture_output=True, text=True).stdout.strip()
+    lines = [
+        '# neutron-ibmz-dpm-agent benchmarks', '',
+        f'Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} '
+        f'UTC on {platform.platform()}, Python {platform.python_version()}; '
+        f'neutron {metadata.version("neutron")}, zhmcclient '
+        f'{metadata.version("zhmcclient")}; nova-ibmz {git or "?"}. '
+        '`python -m benchmarks.dpm_agent`.', '',
+        f'## 1. HMC requests per polling interval ({partitions} partitions '
+        f'x {nics} NICs)', '',
+        'Counted from the HMC simulator\'s request log (logon excluded), the '
+        'agent\'s manager driven as its loop drives it, 3 mapped virtual '
+        'switches. Target: at most one request per mapped virtual switch '
+        'plus one per NIC not seen before.', '',
+        '| interval | HMC requests | target | met | seconds (no latency) |',
+        '|---|---|---|---|---|']
+    for what, count, target, seconds in cost_rows:
+        met = '' if target is None else (
+            'yes' if count <= target else '**no**')
+        lines.append(f'| {what} | {count} | '
+                     f'{"" if target is None else target} | {met} | '
+                     f'{seconds:.3f} |')
+    lines += [
+        '', '## 2. NIC to port ACTIVE, through a real neutron-server', '',
+        f'{samples} ports per polling interval, one after another: the '
+        'port is bound to the host, after a random wait within one '
+        'interval the NIC made as the DPM driver makes it (zhmcclient), '
+        'then the port read through the API every 20 ms until ACTIVE; then '
+        'the NIC deleted at once (so just after a poll: about one interval '
+        'to the next), until DOWN. The agent runs as a thread of the '
+        f'server (as in the sandbox), with {partitions * nics} NICs of '
+        'another host on the same virtual switches. min / median / max, '
+        'seconds: the next poll comes between 0 and one interval after '
+        'the NIC, then two RPC calls (down: one).', '',
+        '| polling interval | NIC created -> ACTIVE | NIC deleted -> DOWN |',
+        '|---|---|---|']
+    for interval, values in latencies.items():
+        lines.append(f'| {interval} s | {_stats([v[0] for v in values])} | '
+                     f'{_stats([v[1] for v in values])} |')
+    return '\n'.join(lines) + '\n'
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='python -m benchmarks.dpm_agent',
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument('--out', type=pathlib.Path, default=RESULTS)
+    parser.add_argument('--quick', action='store_true',
+                        help='5 partitions and 3 samples: checks the '
+                        'harness, not the agent')
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    partitions, nics = (5, 12) if args.quick else (85, 12)
+    samples = 3 if args.quick else 10
+    with tempfile.TemporaryDirectory(prefix='bench-dpm-agent-') as tmp:
+        workdir = pathlib.Path(tmp)
+        print('... HMC requests per polling interval', flush=True)
+        cost = polling_cost(partitions, nics, workdir)
+        latencies = {}
+        for interval in (1, 2):
+            print(f'... NIC to ACTIVE at a {interval} s polling interval',
+                  flush=True)
+            latencies[interval] = time_to_active(samples, interval,
+                                                 partitions, nics, workdir)
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / 'dpm_agent.md'
+    path.write_text(markdown(cost, latencies, partitions, nics, samples))
+    print(f'report: {path}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
