@@ -3,9 +3,9 @@
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """The agent loop (nova_ibmz/neutron/agent/loop.py) with a manager of
 devices in memory and a plugin RPC that answers as ML2's does, recording
-every call (fake_rpc.py).  Each test drives poll() and report() itself, but one that
-runs the loop's own threads; the end-to-end tests with the real server
-are in test_dpm_agent_server.py."""
+every call (fake_rpc.py).  Each test drives poll() and report() itself,
+but one that runs the loop's own threads; the end-to-end tests with the
+real server are in test_dpm_agent_server.py."""
 
 import threading
 import time
@@ -31,6 +31,7 @@ class Manager:
 
     def __init__(self):
         self.present = set()
+        self.made_again = set()
         self.failure = None
         self.accept = {}
         self.plugged = []
@@ -53,6 +54,9 @@ class Manager:
 
     def unplug(self, device):
         self.unplugged.append(device)
+
+    def replaced(self):
+        return self.made_again & self.present
 
 
 @pytest.fixture
@@ -115,6 +119,25 @@ def test_a_vanished_device_is_forgotten_and_reported_down(
     assert loop.devices_up == {MAC_2}
 
 
+def test_a_device_made_again_is_reported_up_again(loop, manager, plugin):
+    """Asked for again (ML2 then sets its port BUILD) and reported up:
+    Neutron tells Nova it is plugged again, which a DPM rebuild waits for
+    (through the real server: tests/functional/test_dpm.py)."""
+    port = plugin.bind(MAC_1)
+    plugin.bind(MAC_2)
+    manager.present = {MAC_1, MAC_2}
+    loop.poll()
+    calls(plugin)
+    manager.made_again = {MAC_1}
+    assert loop.poll()
+    assert calls(plugin) == [
+        ('details', {'devices': [MAC_1], 'host': HOST}),
+        ('update', {'up': [MAC_1], 'down': [], 'host': HOST})]
+    assert plugin.status[port] == 'ACTIVE'
+    assert manager.unplugged == []
+    assert loop.devices_up == {MAC_1, MAC_2}
+
+
 @pytest.mark.parametrize('bound_to', [None, 'another-host'])
 def test_a_device_without_a_port_bound_here_is_asked_for_less_often(
         loop, manager, plugin, bound_to):
@@ -138,7 +161,7 @@ def test_a_device_without_a_port_bound_here_is_asked_for_less_often(
 
 
 def test_the_waits_end_at_a_most_and_at_a_resync(loop, manager, plugin,
-                                                  state):
+                                                 state):
     manager.present = {MAC_1}
     for _ in range(500):
         loop.poll()

@@ -115,8 +115,8 @@ def test_the_options_as_the_agent_reads_them(make_config):
         HOST, '[fd00::1]', 6795, 3, 1)
     assert config.verify == config.hmc_ca_file
     assert dpm_hmc.hmcsim.PASSWORD not in repr(config)
-    assert options.parse_hmc('hmc.example.org') == ('hmc.example.org',
-                                                   6794)
+    assert options.parse_hmc('hmc.example.org') == (
+        'hmc.example.org', 6794)
 
 
 @pytest.mark.parametrize('lines, why', [
@@ -285,6 +285,24 @@ def test_only_this_hosts_nics_on_mapped_virtual_switches_are_devices(
     client.session.logoff()
 
 
+def test_a_nic_made_again_between_two_looks_is_replaced(
+        make_config, hypervisor):
+    """A rebuild deletes a partition's NICs and makes them again."""
+    ours = hypervisor.partition()
+    nic_1 = hypervisor.nic(ours, OSD_1, MAC_1)
+    hypervisor.nic(ours, OSD_1, MAC_2)
+    config = make_config(mappings=[f'physnet1:{OSD_1}'])
+    client = zhmcclient.Client(dpm_agent.open_session(config))
+    manager = dpm_manager.DPMManager(config, *mappings.check(client, config))
+    assert (manager.devices(), manager.replaced()) == ({MAC_1, MAC_2}, set())
+    nic_1.delete()
+    hypervisor.nic(ours, OSD_1, MAC_1)
+    assert (manager.devices(), manager.replaced()) == ({MAC_1, MAC_2},
+                                                       {MAC_1})
+    assert (manager.devices(), manager.replaced()) == ({MAC_1, MAC_2}, set())
+    client.session.logoff()
+
+
 def test_the_cost_of_a_polling_interval(make_config, hypervisor):
     ours = hypervisor.partition()
     hypervisor.nic(ours, OSD_1, MAC_1)
@@ -358,7 +376,7 @@ def test_nics_come_and_go_and_the_agent_changes_nothing(
 
 
 def test_an_hmc_outage_reports_no_port_down(make_config, run_agent,
-                                           hypervisor, plugin):
+                                            hypervisor, plugin):
     port = plugin.bind(MAC_1, host=HOST)
     hypervisor.nic(hypervisor.partition(), OSD_1, MAC_1, port_id=port)
     run_agent(make_config())

@@ -150,7 +150,8 @@ def test_an_in_tree_guest_nic_is_granted_and_coupled(agent, connector,
     seq = controls.last_seq()
     assert agent.plug(port, details(port, vlan=100)) is True
     assert calls(controls, seq) == [
-        ('PUT', '/vswitches/VSWITCH1'), ('GET', '/guests/OS000001/power_state'),
+        ('PUT', '/vswitches/VSWITCH1'),
+        ('GET', '/guests/OS000001/power_state'),
         ('PUT', f'/guests/OS000001/nic/{vdev}')]
     [guest], grants = state(controls, ['OS000001'])
     assert (guest['nics'][vdev]['vswitch'],
@@ -176,8 +177,8 @@ def test_one_grant_per_vswitch_and_vlan(agent, connector, controls):
     assert agent.plug(ports[2], details(ports[2], network_type='flat',
                                         physnet='physnet2'))
     assert [c for c in calls(controls, seq) if c[0] == 'PUT'] == [
-        ('PUT', '/vswitches/VSWITCH1'), ('PUT', f'/guests/OS000002/nic/'
-                                               f'{vdevs[0]}'),
+        ('PUT', '/vswitches/VSWITCH1'),
+        ('PUT', f'/guests/OS000002/nic/{vdevs[0]}'),
         ('PUT', f'/guests/OS000002/nic/{vdevs[1]}'),
         ('PUT', '/vswitches/XCATVSW2'),
         ('PUT', f'/guests/OS000002/nic/{vdevs[2]}')]
@@ -292,3 +293,17 @@ def test_a_userid_back_as_another_guest_is_read_again(agent, connector):
     assert agent.devices() == set()
     in_tree_guest(connector, 'OS000201', [second])
     assert agent.devices() == {second}
+
+
+def test_a_port_on_another_nic_than_at_the_last_look_is_replaced(
+        agent, connector):
+    """The port's NIC detached from one guest and attached to another
+    between two looks."""
+    port = str(uuid.uuid4())
+    [vdev] = in_tree_guest(connector, 'OS000301', [port])
+    make_guest(connector, 'OS000302')
+    assert (agent.devices(), agent.replaced()) == ({port}, set())
+    connector.delete(f'/guests/OS000301/nic/{vdev}', {'active': False})
+    make_nics(connector, 'OS000302', [port])
+    assert (agent.devices(), agent.replaced()) == ({port}, {port})
+    assert (agent.devices(), agent.replaced()) == ({port}, set())

@@ -38,9 +38,16 @@ The manager is the hypervisor's side, with this interface:
     that is administratively down.
 ``unplug(device)``
     the device is gone: forget it.  Nothing on the hypervisor changes.
+``replaced()``
+    set of str: the devices of the last ``devices()`` that are other
+    hypervisor objects than at the look before (a NIC deleted and made
+    again for the same port between two looks, as a DPM rebuild does).
+    The loop takes such a device that was up as new: its port goes
+    through BUILD to ACTIVE again, and Neutron sends Nova the
+    network-vif-plugged a driver waits for.
 
-``devices``, ``plug`` and ``unplug`` are called from the polling thread
-only, one at a time.
+``devices``, ``plug``, ``unplug`` and ``replaced`` are called from the
+polling thread only, one at a time.
 
 What the loop tells Neutron, through its own RPC clients
 (``neutron.agent.rpc``: PluginReportStateAPI and PluginApi, on the
@@ -219,6 +226,10 @@ class AgentLoop:
             self._forget(device)
         # A device back before its down was reported is new again.
         self._gone = (self._gone | vanished) - current
+        for device in sorted(set(self.manager.replaced()) & self._up):
+            LOG.info('%s: device %s was made again: reporting it again',
+                     self.agent_id, device)
+            self._up.discard(device)
         self._waiting |= current - self._up
         try:
             self._sync()

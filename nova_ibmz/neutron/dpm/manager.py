@@ -14,6 +14,9 @@ same virtual switch, is no device: it is read once and then ignored.
 
 Read-only: nothing here changes, creates or deletes anything on the HMC.
 A NIC that goes stops being a device, and the loop reports its port down.
+A device whose NICs are all new since the look before (the DPM driver's
+rebuild deletes a partition's NICs and makes them again) is replaced():
+the loop reports its port up again.
 
 Cost per polling interval (devices()): one request per mapped virtual
 switch (Get Connected VNICs of a Virtual Switch: the URIs of its NICs),
@@ -53,8 +56,9 @@ class DPMManager:
         self._by_port = any(t.vswitch_id is None for t in targets)
         # NIC URI -> (MAC of this host's NIC or None, its backing URI)
         self._nics = {}
-        # device -> the backing URIs of its NICs, at the last devices()
+        # device -> {NIC URI: its backing URI}, at the last devices()
         self._devices = {}
+        self._replaced = set()
 
     def configurations(self):
         """The translated mappings, which ml2.DPMMechanismDriver binds
@@ -83,11 +87,20 @@ class DPMManager:
         listed = set(listed)
         self._nics = {u: n for u, n in self._nics.items() if u in listed}
         devices = {}
-        for mac, backing in self._nics.values():
+        for uri, (mac, backing) in self._nics.items():
             if mac is not None and backing in self._backings:
-                devices.setdefault(mac, set()).add(backing)
+                devices.setdefault(mac, {})[uri] = backing
+        # A rebuild deletes a partition's NICs and makes them again.
+        self._replaced = {mac for mac, nics in devices.items()
+                          if self._devices.get(mac, nics).keys().isdisjoint(
+                              nics)}
         self._devices = devices
         return set(devices)
+
+    def replaced(self):
+        """The devices whose NICs at the last devices() are all others
+        than at the one before.  Cost: none."""
+        return set(self._replaced)
 
     def plug(self, device, details):
         """True if the device's NIC is on what its port's physical network
@@ -99,13 +112,13 @@ class DPMManager:
                         'this agent does not map: not reported up',
                         details.get('port_id'), device, physnet)
             return False
-        if target.backing_uri in self._devices.get(device, ()):
+        backings = set(self._devices.get(device, {}).values())
+        if target.backing_uri in backings:
             return True
         LOG.warning('Port %s (MAC %s) is bound to physical network %s '
                     '(%s), but its NIC is on %s: not reported up',
                     details.get('port_id'), device, physnet,
-                    target.backing_uri,
-                    ', '.join(sorted(self._devices.get(device, ()))))
+                    target.backing_uri, ', '.join(sorted(backings)))
         return False
 
     def unplug(self, device):

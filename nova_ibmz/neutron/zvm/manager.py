@@ -60,6 +60,11 @@ class Nic:
     vswitch: str        # coupled to (upper case), or None
     marked: bool        # the guest carries our driver's mark
 
+    @property
+    def place(self):
+        """Which NIC it is: (userid, device number)."""
+        return self.userid, self.vdev
+
 
 class ZVMManager:
     """The devices of one Cloud Connector for the agent loop."""
@@ -75,6 +80,7 @@ class ZVMManager:
         self._nics = {}         # port id -> Nic, of the last devices()
         self._granted = set()   # (userid, vswitch, vlan) since the look
         self._refused = {}      # port id -> why plug() left it alone
+        self._replaced = set()  # see replaced()
 
     def configurations(self):
         """What the agent reports (ml2.ZVMMechanismDriver binds with it)."""
@@ -104,8 +110,16 @@ class ZVMManager:
         # Grants are remembered for one look only: a guest deleted and
         # made again between two looks has lost its grants.
         self._granted = set()
+        self._replaced = {port for port, nic in nics.items()
+                          if self._nics.get(port, nic).place != nic.place}
         self._nics = nics
         return set(nics)
+
+    def replaced(self):
+        """The devices whose NIC is another guest's or device number than
+        at the look before (the port moved between two looks).  Cost:
+        none."""
+        return set(self._replaced)
 
     def plug(self, device, details):
         """Whether the device's port is up: its NIC coupled to the vswitch
