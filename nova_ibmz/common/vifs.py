@@ -15,6 +15,7 @@ the ports (Nova's own VirtualInterfaceCreateException would say only
 
 import contextlib
 
+from nova.compute import task_states
 from nova import conf as nova_conf
 from nova import exception
 from oslo_log import log as logging
@@ -25,10 +26,17 @@ LOG = logging.getLogger(__name__)
 CONF = nova_conf.CONF
 
 
-def events(network_info):
+def events(instance, network_info):
     """The network-vif-plugged events to wait for: ports Neutron reports
     down (nova's libvirt driver takes a port without 'active', a stale
-    cache, as up).  Cost: none."""
+    cache, as up).  None on a rebuild on the same host: Nova hands the
+    driver its cache then, which may still hold a port as down that the
+    agent has reported up since (Nova refreshes it only now and then), and
+    the ports stay bound here; an evacuation, which binds them here, has
+    a migration context and a fresh network_info.  Cost: none."""
+    if (instance.task_state == task_states.REBUILD_SPAWNING and
+            instance.migration_context is None):
+        return []
     return [('network-vif-plugged', vif['id']) for vif in network_info or []
             if vif.get('active', True) is False]
 
@@ -41,11 +49,32 @@ def _failed(event_name, instance):
             instance.uuid, f'Neutron reported {event_name} failed')
 
 
+def _host(instance):
+    return instance.host if instance.obj_attr_is_set('host') else None
+
+
+def bound(instance, network_info):
+    """Wait for Nova's allocation of the instance's ports (it runs while
+    the driver builds), and end the build on a port Neutron could not
+    bind to this host, naming it (Nova keeps 255 characters of a fault):
+    Nova's own error would be rescheduled and end as "Exceeded maximum
+    number of retries".  Cost: none beyond
+    the allocation's own time."""
+    try:
+        len(network_info or ())
+    except exception.PortBindingFailed as e:
+        raise InstanceSetupError(
+            instance.uuid, f'Neutron could not bind port '
+            f'{e.kwargs["port_id"]} to host {_host(instance)} '
+            f"(binding_failed): is its physnet in the agent's mappings?"
+        ) from e
+
+
 @contextlib.contextmanager
 def plugged(virtapi, instance, network_info):
     """Run the block (which makes the NICs), then wait for the events."""
     timeout = CONF.vif_plugging_timeout
-    waited = events(network_info) if timeout else []
+    waited = events(instance, network_info) if timeout else []
     if not waited:
         yield
         return
@@ -55,11 +84,11 @@ def plugged(virtapi, instance, network_info):
                                              error_callback=_failed):
             yield
     except exception.InstanceEventTimeout:
-        host = instance.host if instance.obj_attr_is_set('host') else None
-        message = (f'Neutron did not report port(s) '
-                   f'{", ".join(port for _, port in waited)} plugged within '
-                   f'{timeout} s ([DEFAULT] vif_plugging_timeout): is the '
-                   f'network agent of host {host} alive?')
+        # Nova keeps 255 characters of a fault: the host first.
+        message = (f'the network agent of host {_host(instance)} reported '
+                   f'no port up within {timeout} s ([DEFAULT] '
+                   f'vif_plugging_timeout): '
+                   f'{", ".join(port for _, port in waited)}')
         LOG.warning(message, instance=instance)
         if CONF.vif_plugging_is_fatal:
             raise InstanceSetupError(instance.uuid, message)

@@ -94,6 +94,7 @@ class Builds:
                 raise InstanceSetupError(instance.uuid, 'spawn without '
                                          'prepare_for_spawn on this host')
         try:
+            vifs.bound(instance, network_info)
             volume, boot = self._boot_properties(instance, initiators,
                                                  block_device_info)
             specs = network.nic_specs(instance, network_info)

@@ -63,6 +63,7 @@ class Builds:
         start."""
         hvtype.check(instance, image_meta.properties.get('img_hv_type'),
                      fields.HVType.ZVM, 'z/VM guests')
+        vifs.bound(instance, network_info)
         uid = guest.userid(instance)
         self._removal.settle(instance, uid)
         os_version = self._images.os_version(image_meta)

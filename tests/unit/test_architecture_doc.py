@@ -84,8 +84,8 @@ def defines(path, name):
             if node.name == name:
                 return True
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = getattr(node, 'targets', [getattr(node, 'target',
-                                                         None)])
+            targets = getattr(node, 'targets',
+                              [getattr(node, 'target', None)])
             if any(getattr(t, 'id', None) == name for t in targets):
                 return True
     return False

@@ -6,6 +6,7 @@ down, within [DEFAULT] vif_plugging_timeout (common.vifs)."""
 
 import contextlib
 
+from nova.compute import task_states
 from nova import conf as nova_conf
 from nova import exception as nova_exception
 from nova.network import model as net_model
@@ -53,16 +54,30 @@ def options():
     CONF.clear_override('vif_plugging_is_fatal')
 
 
-def instance():
-    return objects.Instance(uuid=uuidutils.generate_uuid(), host='zvm-1')
+def instance(task_state=None, migration_context=None):
+    return objects.Instance(uuid=uuidutils.generate_uuid(), host='zvm-1',
+                            task_state=task_state,
+                            migration_context=migration_context)
 
 
 def test_only_the_ports_neutron_reports_down_are_waited_for():
     info = ports(False, True)
-    assert vifs.events(info) == [('network-vif-plugged', 'port-0')]
+    assert vifs.events(instance(), info) == [('network-vif-plugged',
+                                              'port-0')]
     # A cache entry without 'active' is taken as up, as nova's libvirt
     # driver takes it: waiting for it could hang the build.
-    assert vifs.events([{'id': 'port-9'}]) == []
+    assert vifs.events(instance(), [{'id': 'port-9'}]) == []
+
+
+def test_a_rebuild_on_the_same_host_waits_for_no_port():
+    """Its network_info is Nova's cache, and its ports stay bound here;
+    an evacuation (a migration context) binds them here and waits."""
+    info = ports(False, True)
+    assert vifs.events(instance(task_states.REBUILD_SPAWNING), info) == []
+    evacuated = instance(task_states.REBUILD_SPAWNING,
+                         objects.MigrationContext(migration_id=1))
+    assert vifs.events(evacuated, info) == [('network-vif-plugged',
+                                             'port-0')]
 
 
 @pytest.mark.parametrize('timeout, fatal, outcome, raised', [
@@ -97,9 +112,20 @@ def test_a_timeout_names_the_ports_and_the_host(options):
     with pytest.raises(InstanceSetupError) as e:
         with vifs.plugged(virtapi, instance(), ports(False, False)):
             pass
-    assert 'did not report port(s) port-0, port-1 plugged within 300 s' \
-        in str(e.value)
-    assert 'network agent of host zvm-1' in str(e.value)
+    assert str(e.value).endswith(
+        ': the network agent of host zvm-1 reported no port up within 300 s '
+        '([DEFAULT] vif_plugging_timeout): port-0, port-1')
+
+
+def test_a_port_neutron_could_not_bind_is_named(options):
+    def allocate():     # as Nova's allocation of a port ML2 cannot bind
+        raise nova_exception.PortBindingFailed(port_id='port-7')
+    info = net_model.NetworkInfoAsyncWrapper(allocate)
+    with pytest.raises(InstanceSetupError) as e:
+        vifs.bound(instance(), info)
+    assert str(e.value).endswith(
+        ': Neutron could not bind port port-7 to host zvm-1 '
+        "(binding_failed): is its physnet in the agent's mappings?")
 
 
 def test_no_port_down_no_wait(options):

@@ -10,7 +10,6 @@ import json
 from nova.network import model as net_model
 import pytest
 
-from nova_ibmz.common import vifs
 from nova_ibmz.common.exception import ConfigurationError
 from nova_ibmz.sim.zvm import faults as zvm_faults
 from nova_ibmz.zvm import client
@@ -126,19 +125,6 @@ def plugged(sim, net):
 
 def start(cc):
     cc.action(USERID, 'start')
-
-
-# events --------------------------------------------------------------------
-
-
-def test_events_are_the_ports_neutron_reports_down():
-    info = net_model.NetworkInfo([flat_vif(active=False),
-                                  vlan_vif(active=True)])
-    assert vifs.events(info) == [
-        ('network-vif-plugged', FLAT_PORT)]
-    # A cache entry without 'active' is taken as up, as nova's libvirt
-    # driver takes it: waiting for it could hang the build.
-    assert vifs.events([{'id': VLAN_PORT}]) == []
 
 
 # plug (spawn) --------------------------------------------------------------
