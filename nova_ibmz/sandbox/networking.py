@@ -71,37 +71,24 @@ class NovaEvents(fixtures.Fixture):
         return self.app(environ, start_response)
 
 
-class RealNeutron(fixtures.Fixture):
-    """A neutron-server with the agents of agent_configs ({host: (factory,
-    config file)}), and test's Nova configured to use it.  nova_url: the
-    Nova API Neutron notifies of port events (``http://.../v2.1``)."""
+def nova_on(test, url):
+    """test's Nova (a nova _IntegratedTestBase) on the neutron-server at
+    url, for the rest of the test: nova's own client back (its harness's
+    NeutronFixture replaced it), without authentication (Neutron's noauth
+    strategy takes every caller as the admin), and waiting for
+    network-vif-plugged (NeutronFixture turned the wait off: its ports
+    sent no events)."""
+    test.useFixture(fixtures.MonkeyPatch(
+        'nova.network.neutron.get_client', _NOVA_NEUTRON_CLIENT))
+    test.flags(auth_type='none', endpoint_override=url, group='neutron')
+    test.flags(vif_plugging_timeout=300)
 
-    def __init__(self, test, state_dir, nova_url, agent_configs,
-                 physical_networks=(seed.PHYSNET,)):
-        super().__init__()
-        self.test = test
-        self.state_dir = state_dir
-        self.nova_url = nova_url
-        self.agent_configs = agent_configs
-        self.physical_networks = physical_networks
-        self.url = None
 
-    def _setUp(self):
-        config = launcher.write_config(
-            self.state_dir / 'neutron.conf', state_dir=self.state_dir,
-            physical_networks=self.physical_networks,
-            nova_url=self.nova_url,
-            agents=list(self.agent_configs.values()))
-        server = launcher.NeutronServer(config)
-        self.url = server.start()
-        self.addCleanup(server.stop)
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.network.neutron.get_client', _NOVA_NEUTRON_CLIENT))
-        # Neutron's noauth strategy takes every caller as the admin.
-        self.test.flags(auth_type='none', endpoint_override=self.url,
-                        group='neutron')
-        # NeutronFixture turned the wait off: its ports sent no events.
-        self.test.flags(vif_plugging_timeout=300)
+class NeutronAPI:
+    """Requests to the API of the neutron-server at url
+    (``http://127.0.0.1:<port>``), as an administrator."""
+
+    url = None
 
     def request(self, method, path, body=None):
         """One request to Neutron's API (path under /v2.0): its JSON."""
@@ -110,17 +97,19 @@ class RealNeutron(fixtures.Fixture):
         answer.raise_for_status()
         return answer.json() if answer.content else None
 
-    def provider_network(self, net, project_id):
-        """The provider network of net (a seed.ProviderNetwork) with its
-        subnet, made if Neutron has none of that name (its database
-        outlives a sandbox, so the network keeps its id)."""
+    def provider_network(self, net, project_id,
+                         physical_network=seed.PHYSNET):
+        """The provider network of net (a seed.ProviderNetwork) on
+        physical_network with its subnet, made if Neutron has none of that
+        name (its database outlives a sandbox, so the network keeps its
+        id)."""
         found = self.request('GET', f'/networks?name={net.name}')['networks']
         if found:
             return found[0]
         network = self.request('POST', '/networks', {'network': dict({
             'name': net.name, 'shared': True, 'project_id': project_id,
             'provider:network_type': net.network_type,
-            'provider:physical_network': seed.PHYSNET},
+            'provider:physical_network': physical_network},
             **({'provider:segmentation_id': net.vlan} if net.vlan else {}))})
         self.request('POST', '/subnets', {'subnet': {
             'name': f'{net.name}-subnet',
@@ -133,3 +122,29 @@ class RealNeutron(fixtures.Fixture):
         """Neutron's ports matching the filters (all when none)."""
         query = '&'.join(f'{k}={v}' for k, v in filters.items())
         return self.request('GET', f'/ports?{query}')['ports']
+
+
+class RealNeutron(NeutronAPI, fixtures.Fixture):
+    """A neutron-server with the agents of agent_configs ({host: (factory,
+    config file)}), and test's Nova configured to use it.  nova_url: the
+    Nova API Neutron notifies of port events (``http://.../v2.1``)."""
+
+    def __init__(self, test, state_dir, nova_url, agent_configs,
+                 physical_networks=(seed.PHYSNET,)):
+        super().__init__()
+        self.test = test
+        self.state_dir = state_dir
+        self.nova_url = nova_url
+        self.agent_configs = agent_configs
+        self.physical_networks = physical_networks
+
+    def _setUp(self):
+        config = launcher.write_config(
+            self.state_dir / 'neutron.conf', state_dir=self.state_dir,
+            physical_networks=self.physical_networks,
+            nova_url=self.nova_url,
+            agents=list(self.agent_configs.values()))
+        server = launcher.NeutronServer(config)
+        self.url = server.start()
+        self.addCleanup(server.stop)
+        nova_on(self.test, self.url)

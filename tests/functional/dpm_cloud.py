@@ -5,47 +5,34 @@
 compute_driver = ibmz.DPMDriver) against the HMC simulator over HTTPS: the
 cloud of the DPM functional tests (test_dpm, test_outages).
 
-Neutron binds ports as networking-dpm would (dpm_vswitch with the virtual
-switch's object id) and Cinder answers with fibre-channel connections to
-the WWPNs the driver's connector reports: what a DPM cloud's services do.
-After every test the three foreign partitions are exactly as before.
+Neutron is the real one, with the host's DPM agent on the simulator
+(tests/functional/neutron.py): our mechanism driver binds a server's ports
+on NET_1 and NET_2 to the OSD virtual switches hmc.VSWITCH_OSD_1 and
+VSWITCH_OSD_2, and the agent reports them up once it sees their NICs.
+Cinder answers with fibre-channel connections to the WWPNs the driver's
+connector reports: what a DPM cloud's services do.  After every test the
+three foreign partitions are exactly as before.
 """
 
-import copy
 import os
 import sys
 
 from nova.tests import fixtures as nova_fixtures
 from nova.tests.functional import integrated_helpers
-from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova_ibmz.sandbox import cloud
 from nova_ibmz.sandbox import services
+from tests.functional import neutron
 from tests import hmc
 from tests import hmcsim
 
-HOST = 'dpm-subset-1'
+HOST = neutron.DPM_HOST
 BOOT_VOLUME = nova_fixtures.CinderFixture.IMAGE_BACKED_VOL
-PORTS = {uuids.port_osd_1: hmc.VSWITCH_OSD_1,
-         uuids.port_osd_2: hmc.VSWITCH_OSD_2}
+# A server's networks, each on its own virtual switch.
+NETWORKS = (neutron.NET_1, neutron.NET_2)
 
 
-def bind_ports_as_dpm(neutron):
-    """Two ports on network_1, bound by networking-dpm to OSD switches."""
-    for index, (port_id, vswitch) in enumerate(PORTS.items()):
-        port = copy.deepcopy(neutron.port_1)
-        port.update({'id': port_id,
-                     'mac_address': f'fa:16:3e:00:00:{index:02x}',
-                     'binding:vif_type': 'dpm_vswitch',
-                     'binding:vif_details': {'object_id': vswitch}})
-        port['fixed_ips'][0]['ip_address'] = f'192.168.1.{10 + index}'
-        neutron._ports[port_id] = port
-    neutron.default_port.update({'binding:vif_type': 'dpm_vswitch',
-                                 'binding:vif_details': {
-                                     'object_id': hmc.VSWITCH_OSD_1}})
-
-
-class DPMCloud(integrated_helpers._IntegratedTestBase):
+class DPMCloud(neutron.OnNeutron, integrated_helpers._IntegratedTestBase):
 
     ADMIN_API = True
     microversion = 'latest'
@@ -68,7 +55,6 @@ class DPMCloud(integrated_helpers._IntegratedTestBase):
             sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
         self.foreign = hmc.foreign_partitions()
         super().setUp()
-        bind_ports_as_dpm(self.neutron)
         self.addCleanup(self._assert_foreign_untouched)
 
     def _setup_services(self):
@@ -85,19 +71,35 @@ class DPMCloud(integrated_helpers._IntegratedTestBase):
     def _partition(self, server):
         return hmc.find_partition(server['id'], host=HOST)
 
-    def _boot(self, ports=tuple(PORTS), volume=BOOT_VOLUME, flavor_id=None):
-        server = self._build_server(
-            networks=[{'port': p} for p in ports], flavor_id=flavor_id)
+    def _boot(self, networks=NETWORKS, volume=BOOT_VOLUME, flavor_id=None):
+        server = self._build_server(networks=self._networks(*networks),
+                                    flavor_id=flavor_id)
         server.pop('imageRef')
         server['block_device_mapping_v2'] = [{
             'boot_index': 0, 'uuid': volume, 'source_type': 'volume',
             'destination_type': 'volume'}]
         return self.api.post_server({'server': server})
 
+    def _ports(self, server):
+        """Neutron's ports of the server, in NETWORKS' order."""
+        ports = {p['network_id']: p
+                 for p in self.neutron.ports(device_id=server['id'])}
+        return [ports[self.neutron.networks[net]] for net in NETWORKS]
+
     def _dpm_flavor(self, vcpu=1, memory_mb=1024):
         """A flavor for DPM: no local disk (the host has none to offer)."""
         return self._create_flavor(vcpu=vcpu, memory_mb=memory_mb, disk=0,
                                    ephemeral=0)
+
+    def _ours(self):
+        """Names of this host's partitions, and of the NICs and HBAs the
+        HMC holds (other workloads have none)."""
+        with hmc.server().sim.lock:
+            names = [p.name for p in hmc.faked_cpc().partitions.list()
+                     if p.name.startswith(f'OpenStack-{HOST}-')]
+            devices = [uri for uri in hmc.server().sim.hmc.all_resources
+                       if '/nics/' in uri or '/hbas/' in uri]
+        return names, devices
 
     def _status(self, server):
         return self._partition(server).properties['status']

@@ -23,13 +23,30 @@ class DPMServersTest(dpm_cloud.DPMCloud):
         server = self._wait_for_state_change(self._boot(), 'ACTIVE')
         part = self._partition(server)
         self.assertEqual('active', part.properties['status'])
-        self.assertEqual(2, len(part.nics.list()))
+        # Each port bound by our mechanism driver to its network's virtual
+        # switch and reported up by the agent; a NIC on each switch.
+        ports = self._ports(server)
+        vswitches = [hmc.VSWITCH_OSD_1, hmc.VSWITCH_OSD_2]
+        self.assertEqual(
+            [('ACTIVE', HOST, 'dpm_vswitch', v) for v in vswitches],
+            [(p['status'], p['binding:host_id'], p['binding:vif_type'],
+              p['binding:vif_details']['object_id']) for p in ports])
+        nics = sorted((n.properties['device-number'],
+                       n.properties['virtual-switch-uri'])
+                      for n in part.nics.list())
+        self.assertEqual([('1000', f'/api/virtual-switches/{vswitches[0]}'),
+                          ('1004', f'/api/virtual-switches/{vswitches[1]}')],
+                         nics)
         self.assertEqual(1, len(part.hbas.list()))
         self.assertEqual('storage-adapter', part.properties['boot-device'])
         self.assertEqual(hmc.TARGETS[0],
                          part.properties['boot-world-wide-port-name'])
-        macs = part.properties['boot-os-specific-parameters']
-        self.assertEqual(2, macs.count(';'))
+        # What the guest image tools read: each NIC's device number, OSA
+        # port and its Neutron port's MAC.
+        self.assertEqual(
+            ''.join(f'{devno},0,{p["mac_address"].replace(":", "")};'
+                    for devno, p in zip(('1000', '1004'), ports)),
+            part.properties['boot-os-specific-parameters'])
 
         self._stop_server(server)
         self.assertEqual('stopped', self._status(server))
@@ -110,7 +127,7 @@ class DPMServersTest(dpm_cloud.DPMCloud):
         self.assertEqual([], leftovers)
 
     def test_boot_from_an_image_says_dpm_boots_from_volumes(self):
-        server = self._build_server(networks=[{'port': uuids.port_osd_1}],
+        server = self._build_server(networks=self._networks(),
                                     flavor_id=self._dpm_flavor(),
                                     image_uuid=self._s390x_image())
         server = self._wait_for_state_change(

@@ -46,16 +46,6 @@ class DPMOutageTest(dpm_cloud.DPMCloud):
         part = hmc.find_partition(self.other, host=self.OTHER_HOST)
         self.assertEqual('active', part.properties['status'])
 
-    def _ours(self):
-        """Names of this host's partitions, and of the NICs and HBAs the
-        HMC holds (other workloads have none)."""
-        with hmc.server().sim.lock:
-            names = [p.name for p in hmc.faked_cpc().partitions.list()
-                     if p.name.startswith(f'OpenStack-{dpm_cloud.HOST}-')]
-            devices = [uri for uri in hmc.server().sim.hmc.all_resources
-                       if '/nics/' in uri or '/hbas/' in uri]
-        return names, devices
-
     def _outage_from(self, method, path):
         self.controls.fault(method=method, path=path, times=1,
                             outage_s=FOREVER)
@@ -136,7 +126,7 @@ class DPMOutageTest(dpm_cloud.DPMCloud):
         volume = self.cinder.add_volume('zvm-root', 10, {
             'os_distro': 'rhel8.6', 'hypervisor_type': 'zvm'})
         server = self._build_server(
-            networks=[{'port': p} for p in dpm_cloud.PORTS],
+            networks=self._networks(*dpm_cloud.NETWORKS),
             flavor_id=self._dpm_flavor(), az=f'nova:{dpm_cloud.HOST}')
         server.pop('imageRef')
         server['block_device_mapping_v2'] = [{
@@ -177,7 +167,7 @@ class ZVMOutageTest(zvm_cloud.ZVMCloud):
         self._outage_from('POST', r'^/guests/[^/]+/action$')    # deploy
         server = self._create_server(
             image_uuid=self.image, flavor_id=self.flavor, host='zvm-1',
-            networks=[{'uuid': self.neutron.network_1['id']}],
+            networks=self._networks(),
             expected_state='ERROR')
         userid = server['OS-EXT-SRV-ATTR:instance_name'].upper()
         self.assertRegex(server['fault']['message'],
@@ -236,7 +226,7 @@ class ZVMOutageTest(zvm_cloud.ZVMCloud):
                 for sim in self._connectors()]
         server = self._create_server(
             image_uuid=self.image, flavor_id=self.flavor, host='zvm-1',
-            networks=[{'uuid': self.neutron.network_1['id']}],
+            networks=self._networks(),
             expected_state='ERROR')
         self.assertEqual(
             f'Build of instance {server["id"]} aborted: POST /guests: HTTP '
@@ -259,7 +249,7 @@ class ZVMOutageTest(zvm_cloud.ZVMCloud):
                            'architecture': 's390x'}})['id']
         server = self._create_server(
             image_uuid=image, flavor_id=self.flavor, az='nova:zvm-1',
-            networks=[{'uuid': self.neutron.network_1['id']}],
+            networks=self._networks(),
             expected_state='ERROR')
         self.assertIn("image property hypervisor_type is 'prsm'",
                       server['fault']['message'])

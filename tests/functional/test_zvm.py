@@ -16,6 +16,7 @@ from nova_ibmz.sim.zvm import guests as sim_guests
 from nova_ibmz.sim.zvm import images as sim_images
 from nova_ibmz.sim.zvm import model as sim_model
 from tests import connector
+from tests.functional import neutron
 from tests.functional import zvm_cloud
 from tests.functional import zvm_steps
 from tests import nova_zvm
@@ -36,9 +37,12 @@ class ZVMServersTest(zvm_cloud.ZVMCloud):
         self.assertEqual({f'{server["id"]}.iso', 'network.doscript'},
                          {f['file'] for f in guest.reader} - {'iucvauth.sh'})
         [nic] = guest.nics.values()
-        [port] = self.neutron.list_ports(
-            True, device_id=server['id'])['ports']
+        [port] = self.neutron.ports(device_id=server['id'])
         self.assertEqual((port['id'], 'VSWITCH1'), (nic.nic_id, nic.vswitch))
+        # Bound by our mechanism driver, reported up by zvm-1's agent.
+        self.assertEqual(('ACTIVE', 'zvm-1', 'zvm', 'VSWITCH1'), (
+            port['status'], port['binding:host_id'],
+            port['binding:vif_type'], port['binding:vif_details']['vswitch']))
 
         zvm_steps.reboot_and_pause(self, server)
 
@@ -182,6 +186,7 @@ class ZVMServersTest(zvm_cloud.ZVMCloud):
         server = self._boot()
         userid = self._guest(server).userid
         self.computes['zvm-1'].stop()
+        self._events_lost_by('zvm-1')
         [service] = self.admin_api.get_services(host='zvm-1',
                                                 binary='nova-compute')
         self.admin_api.put_service_force_down(service['id'], True)
@@ -277,7 +282,7 @@ class ZVMServersTest(zvm_cloud.ZVMCloud):
         config drive in the reader; deleting the server frees the
         devices."""
         body = self._build_server(
-            networks=[{'uuid': self.neutron.network_1['id']}],
+            networks=self._networks(),
             flavor_id=self.flavor)
         body.pop('imageRef')
         body['host'] = 'zvm-2'
@@ -302,7 +307,7 @@ class ZVMServersTest(zvm_cloud.ZVMCloud):
 
     def test_interface_attach_and_detach(self):
         server = self._boot()
-        port_id = self.neutron.port_1['id']
+        port_id = self.neutron.port(neutron.NET_1)['id']
         self._attach_interface(server, port_id)
         nics = self._guest(server).nics
         self.assertEqual(2, len(nics))
@@ -351,7 +356,7 @@ class ZVMServersTest(zvm_cloud.ZVMCloud):
                  'flavor gives 1 GiB')]:
             server = self._build_server(
                 image_uuid=image, flavor_id=flavor,
-                networks=[{'uuid': self.neutron.network_1['id']}])
+                networks=self._networks())
             server = self._wait_for_state_change(
                 self.api.post_server({'server': server}), 'ERROR')
             self.assertIn(reason, server['fault']['message'])
@@ -387,7 +392,7 @@ class ZVMServersTest(zvm_cloud.ZVMCloud):
                      for sim in sims]
             server = self._build_server(
                 image_uuid=self.image, flavor_id=self.flavor,
-                networks=[{'uuid': self.neutron.network_1['id']}])
+                networks=self._networks())
             server = self._wait_for_state_change(
                 self.api.post_server({'server': server}), 'ERROR')
             self.assertRegex(server['fault']['message'], fault)
@@ -410,7 +415,7 @@ class ZVMServersTest(zvm_cloud.ZVMCloud):
         try:
             server = self._create_server(
                 image_uuid=self.image, flavor_id=self.flavor, host='zvm-1',
-                networks=[{'uuid': self.neutron.network_1['id']}],
+                networks=self._networks(),
                 expected_state='ERROR')
             self.assertRegex(
                 server['fault']['message'],

@@ -8,9 +8,12 @@ cloud of the z/VM functional tests (test_zvm, test_outages).
 The two computes manage the two members of one simulated SSI cluster
 (zvm-1 on ZVMSIM1, zvm-2 on ZVMSIM2), each through its own connector with
 token auth, so resize and live migration can move a guest between them.
-Neutron's ports couple to VSWITCH1 (the [zvm] vswitch) and Cinder answers
-with fibre-channel connections to the WWPNs the driver's volume connector
-reports.  Guests of other workloads share the directory: after every test
+Neutron is the real one, with each host's z/VM agent on its member's
+connector (tests/functional/neutron.py): our mechanism driver binds the
+ports of NET_1 to VSWITCH1, and the agent of the guest's member reports
+them up once their NICs are coupled.  Cinder answers with fibre-channel
+connections to the WWPNs the driver's volume connector reports.  Guests
+of other workloads share the directory: after every test
 they are exactly as before.
 """
 
@@ -25,6 +28,7 @@ from nova.tests.functional import integrated_helpers
 
 from nova_ibmz.sandbox import services
 from tests import connector
+from tests.functional import neutron
 from tests import nova_zvm
 from tests import zvmsim
 
@@ -54,7 +58,7 @@ class FCCinderFixture(services.FCCinder):
         return volume
 
 
-class ZVMCloud(integrated_helpers._IntegratedTestBase):
+class ZVMCloud(neutron.OnNeutron, integrated_helpers._IntegratedTestBase):
 
     ADMIN_API = True
     microversion = 'latest'
@@ -70,8 +74,10 @@ class ZVMCloud(integrated_helpers._IntegratedTestBase):
         self.flags(instance_name_template='os%06x')
         self.flags(api_paste_config=os.path.join(
             sys.prefix, 'etc', 'nova', 'api-paste.ini'), group='wsgi')
-        # The Neutron fixture sends no network-vif-plugged events.
-        self.flags(vif_plugging_timeout=0)
+        # A guest's NICs move with it (VMRELOCATE): no agent sees them on
+        # the destination before the move, so Neutron sends no
+        # network-vif-plugged to wait for there.
+        self.flags(live_migration_wait_for_vif_plug=False, group='compute')
         token = os.path.join(self.useFixture(fixtures.TempDir()).path,
                              'admin-token')
         with open(token, 'w') as f:
@@ -105,14 +111,6 @@ class ZVMCloud(integrated_helpers._IntegratedTestBase):
         return connector.server(), connector.second()
 
     # -- waits ----------------------------------------------------------
-
-    def _wait_for_state_change(self, server, expected_status,
-                               max_retries=60, **kwargs):
-        """Nova's helpers (resize, reboot, ...) wait through this; its 10
-        tries of half a second are short for two computes and a
-        simulator answering over HTTP."""
-        return super()._wait_for_state_change(
-            server, expected_status, max_retries=max_retries, **kwargs)
 
     def _idle(self, server):
         return self._wait_for_server_parameter(
@@ -206,10 +204,10 @@ class ZVMCloud(integrated_helpers._IntegratedTestBase):
             data=io.BytesIO(nova_zvm.image_data()))['id']
 
     def _boot(self, host='zvm-1', image=None, flavor=None):
-        """A server on host, with a port on Neutron's network_1."""
+        """A server on host, with a port on NET_1."""
         return self._create_server(
             image_uuid=image or self.image, flavor_id=flavor or self.flavor,
-            host=host, networks=[{'uuid': self.neutron.network_1['id']}])
+            host=host, networks=self._networks())
 
     def _big_flavor(self):
         """More CPUs and memory, the same root disk: the connector cannot
