@@ -21,41 +21,26 @@ It runs on the Neutron side of the process boundary (no nova), so
 `python -m benchmarks` (which loads nova) runs it as a process of its own.
 """
 
-import argparse
-import datetime
-from importlib import metadata
-import pathlib
-import platform
-import random
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
-import uuid
 
 # Before anything imports neutron, whose import leaves eventlet's green
 # copies of socketserver and http.server in sys.modules: the HMC simulator
 # this process serves would run on green threads and hang.
 from nova_ibmz.sim import httpserver  # noqa: F401,I100
 
-import openstack  # noqa: I100
-import zhmcclient
+import zhmcclient  # noqa: I100
 
+from benchmarks import agents
 from nova_ibmz.hmc import naming
 from nova_ibmz.neutron.dpm import agent as dpm_agent
 from nova_ibmz.neutron.dpm import manager as dpm_manager
 from nova_ibmz.neutron.dpm import mappings
 from nova_ibmz.neutron.dpm import options
-from nova_ibmz.sandbox import neutron as launcher
 from tests.neutron import dpm_hmc
 
-RESULTS = pathlib.Path(__file__).parent / 'results'
-REPO = pathlib.Path(__file__).resolve().parents[1]
 ADAPTERS = (dpm_hmc.OSD_1, dpm_hmc.OSD_2, dpm_hmc.HIPERSOCKET)
 MAPPINGS = [f'physnet{n}:{a}' for n, a in enumerate(ADAPTERS, 1)]
 OTHER_HOST = 'dpm-subset-2'
-PROJECT = 'bench'
 
 
 def populate(hypervisor, host, partitions, nics):
@@ -90,19 +75,12 @@ def polling_cost(partitions, nics, workdir):
                        description='Production eth')
     config = _config(workdir / 'cost.ini')
     session = dpm_agent.open_session(config)
-    log = dpm_hmc.server().log
-    rows = []
+    # Logons are the session's, not the agent's intervals'.
+    requests = agents.Requests(dpm_hmc.server().log, '/api/sessions')
 
     def measure(what, work, new_nics=None):
-        seq = log.since()[-1]['seq']
-        began = time.perf_counter()
-        result = work()
-        seconds = time.perf_counter() - began
-        count = sum(1 for e in log.since(seq)
-                    if not e['path'].startswith('/api/sessions'))
-        target = None if new_nics is None else len(ADAPTERS) + new_nics
-        rows.append((what, count, target, seconds))
-        return result
+        return requests.measure(what, work, None if new_nics is None
+                                else len(ADAPTERS) + new_nics)
 
     cpc, targets = measure('start-up checks of 3 mappings',
                            lambda: mappings.check(
@@ -126,16 +104,7 @@ def polling_cost(partitions, nics, workdir):
     measure('an interval, nothing new', manager.devices, 0)
     session.logoff()
     hypervisor.close()
-    return rows
-
-
-def _wait_status(sdk, port_id, status, timeout=120):
-    began = time.monotonic()
-    while sdk.network.get_port(port_id).status != status:
-        if time.monotonic() - began > timeout:
-            raise RuntimeError(f'port {port_id} never {status}')
-        time.sleep(0.02)
-    return time.monotonic() - began
+    return requests.rows
 
 
 def time_to_active(samples, polling_interval, partitions, nics, workdir):
@@ -144,73 +113,46 @@ def time_to_active(samples, polling_interval, partitions, nics, workdir):
     dpm_hmc.reset()
     hypervisor = dpm_hmc.Hypervisor()
     populate(hypervisor, OTHER_HOST, partitions, nics)
-    state_dir = workdir / f'server-{polling_interval}'
     agent_config = dpm_hmc.write_config(
         workdir / f'agent-{polling_interval}.ini', mappings=MAPPINGS,
         polling_interval=polling_interval, report_interval=2)
-    config = launcher.write_config(
-        state_dir / 'neutron.conf', state_dir,
-        physical_networks=('physnet1', 'physnet2', 'physnet3'),
-        agents=[('nova_ibmz.neutron.dpm.agent:server_agent',
-                 str(agent_config))])
-    results = []
-    with launcher.NeutronServer(config, env={'PYTHONPATH': str(REPO)}) \
-            as server:
-        sdk = openstack.connection.Connection(
-            auth_type='none', network_endpoint_override=server.url)
-        network = sdk.network.create_network(
-            name='bench', project_id=PROJECT, provider_network_type='flat',
-            provider_physical_network='physnet1')
-        partition = hypervisor.partition()
-        for _ in range(samples):
-            port = sdk.network.create_port(
-                network_id=network.id, project_id=PROJECT,
-                binding_host_id=dpm_hmc.HOST, device_owner='compute:nova',
-                device_id=str(uuid.uuid4()))
-            vswitch = port.binding_vif_details['object_id']
-            # Nova makes a NIC at any moment of the agent's interval.
-            time.sleep(random.uniform(0, polling_interval))
-            nic = partition.nics.create({
-                'name': naming.nic_name(port.id),
-                'description': naming.nic_description(dpm_hmc.HOST,
-                                                      port.mac_address),
-                'virtual-switch-uri': f'/api/virtual-switches/{vswitch}'})
-            up = _wait_status(sdk, port.id, 'ACTIVE')
-            nic.delete()
-            results.append((up, _wait_status(sdk, port.id, 'DOWN')))
+    partition = hypervisor.partition()
+
+    def make(port):
+        # As the DPM driver makes it (zhmcclient), on the port's virtual
+        # switch.
+        vswitch = port.binding_vif_details['object_id']
+        return partition.nics.create({
+            'name': naming.nic_name(port.id),
+            'description': naming.nic_description(dpm_hmc.HOST,
+                                                  port.mac_address),
+            'virtual-switch-uri': f'/api/virtual-switches/{vswitch}'})
+
+    with agents.neutron(
+            workdir / f'server-{polling_interval}',
+            ('physnet1', 'physnet2', 'physnet3'),
+            ('nova_ibmz.neutron.dpm.agent:server_agent',
+             str(agent_config))) as sdk:
+        network = agents.network(sdk, 'physnet1')
+        results = agents.time_to_active(
+            sdk, network.id, dpm_hmc.HOST, samples, polling_interval,
+            [(make, lambda nic: nic.delete())])
     hypervisor.close()
     return results
 
 
-def _stats(values):
-    return (f'{min(values):.2f} / {statistics.median(values):.2f} / '
-            f'{max(values):.2f}')
-
-
 def markdown(cost_rows, latencies, partitions, nics, samples):
-    git = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], cwd=REPO,
-                         capture_output=True, text=True).stdout.strip()
-    lines = [
-        '# neutron-ibmz-dpm-agent benchmarks', '',
-        f'Run {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} '
-        f'UTC on {platform.platform()}, Python {platform.python_version()}; '
-        f'neutron {metadata.version("neutron")}, zhmcclient '
-        f'{metadata.version("zhmcclient")}; nova-ibmz {git or "?"}. '
-        '`python -m benchmarks.dpm_agent`.', '',
+    lines = agents.environment('neutron-ibmz-dpm-agent benchmarks',
+                               'python -m benchmarks.dpm_agent',
+                               ('neutron', 'zhmcclient'))
+    lines += [
         f'## 1. HMC requests per polling interval ({partitions} partitions '
         f'x {nics} NICs)', '',
         'Counted from the HMC simulator\'s request log (logon excluded), the '
         'agent\'s manager driven as its loop drives it, 3 mapped virtual '
         'switches. Target: at most one request per mapped virtual switch '
-        'plus one per NIC not seen before.', '',
-        '| interval | HMC requests | target | met | seconds (no latency) |',
-        '|---|---|---|---|---|']
-    for what, count, target, seconds in cost_rows:
-        met = '' if target is None else (
-            'yes' if count <= target else '**no**')
-        lines.append(f'| {what} | {count} | '
-                     f'{"" if target is None else target} | {met} | '
-                     f'{seconds:.3f} |')
+        'plus one per NIC not seen before.', '']
+    lines += agents.cost_table('HMC requests', cost_rows)
     lines += [
         '', '## 2. NIC to port ACTIVE, through a real neutron-server', '',
         f'{samples} ports per polling interval, one after another: the '
@@ -222,40 +164,27 @@ def markdown(cost_rows, latencies, partitions, nics, samples):
         f'server (as in the sandbox), with {partitions * nics} NICs of '
         'another host on the same virtual switches. min / median / max, '
         'seconds: the next poll comes between 0 and one interval after '
-        'the NIC, then two RPC calls (down: one).', '',
-        '| polling interval | NIC created -> ACTIVE | NIC deleted -> DOWN |',
-        '|---|---|---|']
-    for interval, values in latencies.items():
-        lines.append(f'| {interval} s | {_stats([v[0] for v in values])} | '
-                     f'{_stats([v[1] for v in values])} |')
+        'the NIC, then two RPC calls (down: one).', '']
+    lines += agents.latency_table(
+        ('NIC created -> ACTIVE', 'NIC deleted -> DOWN'), latencies)
     return '\n'.join(lines) + '\n'
 
 
+def measure(quick, workdir):
+    """The report's markdown, at 85 partitions of 12 NICs (quick: 5)."""
+    partitions, nics = (5, 12) if quick else (85, 12)
+    samples = 3 if quick else 10
+    print('... HMC requests per polling interval', flush=True)
+    cost = polling_cost(partitions, nics, workdir)
+    latencies = agents.over_intervals(
+        lambda interval: time_to_active(samples, interval, partitions, nics,
+                                        workdir))
+    return markdown(cost, latencies, partitions, nics, samples)
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog='python -m benchmarks.dpm_agent',
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument('--out', type=pathlib.Path, default=RESULTS)
-    parser.add_argument('--quick', action='store_true',
-                        help='5 partitions and 3 samples: checks the '
-                        'harness, not the agent')
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    partitions, nics = (5, 12) if args.quick else (85, 12)
-    samples = 3 if args.quick else 10
-    with tempfile.TemporaryDirectory(prefix='bench-dpm-agent-') as tmp:
-        workdir = pathlib.Path(tmp)
-        print('... HMC requests per polling interval', flush=True)
-        cost = polling_cost(partitions, nics, workdir)
-        latencies = {}
-        for interval in (1, 2):
-            print(f'... NIC to ACTIVE at a {interval} s polling interval',
-                  flush=True)
-            latencies[interval] = time_to_active(samples, interval,
-                                                 partitions, nics, workdir)
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / 'dpm_agent.md'
-    path.write_text(markdown(cost, latencies, partitions, nics, samples))
-    print(f'report: {path}')
-    return 0
+    return agents.main('dpm_agent', __doc__, '5 partitions and 3 samples: '
+                       'checks the harness, not the agent', measure, argv)
 
 
 if __name__ == '__main__':
