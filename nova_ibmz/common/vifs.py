@@ -34,11 +34,12 @@ def events(instance, network_info):
     agent has reported up since (Nova refreshes it only now and then), and
     the ports stay bound here; an evacuation, which binds them here, has
     a migration context and a fresh network_info.  Cost: none."""
-    if (instance.task_state == task_states.REBUILD_SPAWNING and
+    down = [('network-vif-plugged', vif['id']) for vif in network_info or []
+            if vif.get('active', True) is False]
+    if (down and instance.task_state == task_states.REBUILD_SPAWNING and
             instance.migration_context is None):
         return []
-    return [('network-vif-plugged', vif['id']) for vif in network_info or []
-            if vif.get('active', True) is False]
+    return down
 
 
 def _failed(event_name, instance):

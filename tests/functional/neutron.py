@@ -161,13 +161,13 @@ def server():
     return _servers[0]
 
 
-def _admin_caller(app):
-    """Nova's API for callers that send no credentials (Neutron's
-    notifier), as the admin with the service role its external events
-    want."""
+def admin_caller(app, project_id=nova_fixtures.PROJECT_ID):
+    """Nova's API (nova's harness: noauth2) for callers that send no
+    credentials (Neutron's notifier), as the admin of project_id with the
+    service role its external events want."""
     def with_caller(environ, start_response):
         environ.setdefault('HTTP_X_AUTH_USER', 'admin')
-        environ.setdefault('HTTP_X_AUTH_PROJECT_ID', nova_fixtures.PROJECT_ID)
+        environ.setdefault('HTTP_X_AUTH_PROJECT_ID', project_id)
         environ.setdefault('HTTP_X_ROLES', 'admin,member,reader,service')
         return app(environ, start_response)
     return with_caller
@@ -200,7 +200,7 @@ class Neutron(networking.NeutronAPI, fixtures.Fixture):
         """From now on, Neutron's port events go to this test's Nova API,
         loaded now: once the test's services run, so that it has their
         configuration (its auth strategy above all)."""
-        self._app = _admin_caller(nova_wsgi.Loader().load_app('osapi_compute'))
+        self._app = admin_caller(nova_wsgi.Loader().load_app('osapi_compute'))
         server().relay.app = self._nova
 
     def restart(self, hosts=HOSTS, options=None):
@@ -210,9 +210,11 @@ class Neutron(networking.NeutronAPI, fixtures.Fixture):
         self.test.flags(endpoint_override=self.url, group='neutron')
 
     def agent(self, host):
-        """The agent of host as Neutron lists it."""
-        [agent] = self.request('GET', f'/agents?host={host}')['agents']
-        return agent
+        """The agent of host as Neutron lists it, or None if it lists none
+        (seen for a moment after a restart, before the agent's first
+        report)."""
+        agents = self.request('GET', f'/agents?host={host}')['agents']
+        return agents[0] if agents else None
 
     def port(self, network, **fields):
         """A new port on network (NET_1, ...), as a user makes one."""

@@ -102,7 +102,7 @@ class NeutronFailures:
         # Up again once the new agent reported the port's device up.
         for _ in range(100):
             agent = self.neutron.agent(self.HOST)
-            if (agent['started_at'] != started and
+            if (agent and agent['started_at'] != started and
                     agent['configurations']['devices'] == 1):
                 break
             time.sleep(0.1)

@@ -28,6 +28,7 @@ from nova.api import wsgi as nova_wsgi  # noqa: I100
 
 from nova_ibmz.sandbox import networking
 from nova_ibmz.sim.zvm import model as zmodel
+from tests.functional import neutron
 from tests import nova_zvm
 from tests import zvm_agent_config
 from tests import zvmsim
@@ -36,17 +37,6 @@ HOST = 'zvm-compute-1'
 # Defined by another workload (in the directory only), and one the
 # connector manages that is no instance of Nova's.
 FOREIGN = ('PRODDB1', 'LINUXA1')
-
-
-def admin_caller(app):
-    """Nova's API as the functional harness serves it, with the admin's
-    headers for callers that send none (Neutron's notifier)."""
-    def with_caller(environ, start_response):
-        environ.setdefault('HTTP_X_AUTH_USER', 'admin')
-        environ.setdefault('HTTP_X_AUTH_PROJECT_ID', 'admin')
-        environ.setdefault('HTTP_X_ROLES', 'admin,member,reader,service')
-        return app(environ, start_response)
-    return with_caller
 
 
 class InTreeZVMWithAgentTest(integrated_helpers._IntegratedTestBase):
@@ -77,8 +67,8 @@ class InTreeZVMWithAgentTest(integrated_helpers._IntegratedTestBase):
         nova_zvm.configure()
         state_dir = pathlib.Path(self.useFixture(fixtures.TempDir()).path)
         events = self.useFixture(networking.NovaEvents(
-            lambda: admin_caller(nova_wsgi.Loader().load_app(
-                'osapi_compute'))))
+            lambda: neutron.admin_caller(nova_wsgi.Loader().load_app(
+                'osapi_compute'), project_id='admin')))
         # The agent of this compute host, on the simulator (auth none).
         agent = zvm_agent_config.write(
             state_dir / 'zvm-agent.ini', self.sim.url, HOST,
