@@ -158,13 +158,9 @@ def markdown(cost_rows, latencies, partitions, nics, samples):
         f'{samples} ports per polling interval, one after another: the '
         'port is bound to the host, after a random wait within one '
         'interval the NIC made as the DPM driver makes it (zhmcclient), '
-        'then the port read through the API every 20 ms until ACTIVE; then '
-        'the NIC deleted at once (so just after a poll: about one interval '
-        'to the next), until DOWN. The agent runs as a thread of the '
-        f'server (as in the sandbox), with {partitions * nics} NICs of '
-        'another host on the same virtual switches. min / median / max, '
-        'seconds: the next poll comes between 0 and one interval after '
-        'the NIC, then two RPC calls (down: one).', '']
+        f'{agents.WAITS} The agent runs as a thread of the server (as in '
+        f'the sandbox), with {partitions * nics} NICs of another host on '
+        f'the same virtual switches. {agents.READING}', '']
     lines += agents.latency_table(
         ('NIC created -> ACTIVE', 'NIC deleted -> DOWN'), latencies)
     return '\n'.join(lines) + '\n'
@@ -174,12 +170,12 @@ def measure(quick, workdir):
     """The report's markdown, at 85 partitions of 12 NICs (quick: 5)."""
     partitions, nics = (5, 12) if quick else (85, 12)
     samples = 3 if quick else 10
-    print('... HMC requests per polling interval', flush=True)
-    cost = polling_cost(partitions, nics, workdir)
-    latencies = agents.over_intervals(
+    return agents.measure(
+        'HMC requests', lambda: polling_cost(partitions, nics, workdir),
         lambda interval: time_to_active(samples, interval, partitions, nics,
-                                        workdir))
-    return markdown(cost, latencies, partitions, nics, samples)
+                                        workdir),
+        lambda rows, latencies: markdown(rows, latencies, partitions, nics,
+                                         samples))
 
 
 def main(argv=None):
