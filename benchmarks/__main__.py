@@ -4,7 +4,9 @@
 """python -m benchmarks [--out DIR] [--quick] [latency options]."""
 
 import argparse
+import importlib.util
 import pathlib
+import subprocess
 import sys
 import time
 
@@ -19,6 +21,11 @@ from benchmarks import rig  # noqa: E402
 from benchmarks import scale  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).parent / 'results'
+REPO = pathlib.Path(__file__).resolve().parents[1]
+# The Neutron agents' benchmarks (module: agent).  Neutron never shares a
+# process with nova, which this one has loaded: each runs as its own.
+AGENTS = {'dpm_agent': 'neutron-ibmz-dpm-agent',
+          'zvm_agent': 'neutron-ibmz-zvm-agent'}
 
 
 def parse(argv):
@@ -40,6 +47,18 @@ def parse(argv):
                             default=getattr(defaults, name),
                             help=f'{help_text} (default %(default)s)')
     return parser.parse_args(argv)
+
+
+def agent_benchmark(name, out, quick):
+    """Run `python -m benchmarks.<name>`, which writes out/<name>.md: its
+    exit code.  None, not run, where neutron or openstacksdk is not
+    installed (the test extra has them): make bench needs nothing more
+    than the rest of the benchmarks."""
+    if not all(importlib.util.find_spec(m) for m in ('neutron', 'openstack')):
+        return None
+    return subprocess.run(
+        [sys.executable, '-m', f'benchmarks.{name}', '--out', str(out)] +
+        (['--quick'] if quick else []), cwd=REPO).returncode
 
 
 def main(argv=None):
@@ -69,7 +88,14 @@ def main(argv=None):
     print('... fault table', flush=True)
     (args.out / 'faults.md').write_text(faults.markdown(faults.run()))
     print(f'fault table: {args.out / "faults.md"}')
-    return 0
+    codes = {}
+    for name, agent in AGENTS.items():
+        print(f'... {agent}', flush=True)
+        codes[name] = agent_benchmark(name, args.out.absolute(), args.quick)
+    report.add_agents(args.out, AGENTS, codes)
+    print(f'agents: {args.out / "latest.md"}, section 5')
+    # A benchmark that broke fails the run; one not run does not.
+    return int(any(codes.values()))
 
 
 if __name__ == '__main__':

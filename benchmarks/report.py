@@ -247,3 +247,23 @@ def write(out_dir, latency, counts, timed, points, bursts):
     lines += _concurrency_section(bursts, latency, timed)
     (out_dir / 'latest.md').write_text('\n'.join(lines))
     return rows
+
+
+def add_agents(out_dir, agents, codes):
+    """The end of latest.md: the Neutron agents' reports, which their own
+    processes write after the rest ({module: agent}), each linked, or why
+    it is missing ({module: exit code, None if not run})."""
+    lines = ['', '## 5. The Neutron agents', '',
+             'Each agent\'s requests per polling interval and the time from '
+             'a NIC to its port ACTIVE through a real neutron-server, '
+             'measured in a process of its own (Neutron never shares one '
+             'with Nova):', '']
+    for name, agent in agents.items():
+        code = codes[name]
+        lines.append(f'- {agent}: ' + (
+            f'[{name}.md]({name}.md)' if code == 0 else
+            'not run: neutron or openstacksdk is not installed (the test '
+            'extra has them)' if code is None else
+            f'failed (exit code {code}), see the output of the run'))
+    with open(out_dir / 'latest.md', 'a') as f:
+        f.write('\n'.join(lines) + '\n')
