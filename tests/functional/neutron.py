@@ -161,6 +161,13 @@ def server():
     return _servers[0]
 
 
+def stop():
+    """The process's neutron-server stopped, if it runs (with its
+    agents)."""
+    if _servers:
+        _servers[0].stop()
+
+
 def admin_caller(app, project_id=nova_fixtures.PROJECT_ID):
     """Nova's API (nova's harness: noauth2) for callers that send no
     credentials (Neutron's notifier), as the admin of project_id with the
