@@ -59,8 +59,9 @@ def bound(instance, network_info):
     the driver builds), and end the build on a port Neutron could not
     bind to this host, naming it (Nova keeps 255 characters of a fault):
     Nova's own error would be rescheduled and end as "Exceeded maximum
-    number of retries".  Cost: none beyond
-    the allocation's own time."""
+    number of retries".  Cost: no request; the build waits here for
+    the allocation, which it would otherwise wait for at its first NIC.
+    """
     try:
         len(network_info or ())
     except exception.PortBindingFailed as e:
