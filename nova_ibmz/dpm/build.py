@@ -101,6 +101,10 @@ class Builds:
             parameters = network.boot_parameters(
                 instance, specs, self._subset.vswitch_ports(
                     [s.vswitch_id for s in specs if s.vswitch_id]))
+            if rebuilding:
+                # Only once the ports, the boot volume and the switches
+                # checked out: a rebuild refused above keeps its NICs.
+                self._delete_nics(part)
             # The DPM agent reports a port up once it sees its NIC.
             with vifs.plugged(self._virtapi, instance, network_info):
                 for spec in specs:
@@ -125,8 +129,8 @@ class Builds:
             raise
 
     def _kept_for_rebuild(self, instance):
-        """The partition a rebuild keeps (stopped by destroy), without its
-        NICs, which spawn makes again from the ports."""
+        """The partition a rebuild keeps (stopped by destroy), its storage
+        paths and group; spawn makes its NICs again from the ports."""
         try:
             part = self._subset.owned(instance)
         except exception.InstanceNotFound:
@@ -135,14 +139,18 @@ class Builds:
             raise InstanceSetupError(
                 instance.uuid, 'its partition is gone, so it cannot be '
                 'rebuilt; delete the server and create it again')
-        for nic in self._subset.hmc_call(f'listing NICs of {part.name}',
-                                         part.nics.list):
-            self._subset.hmc_call(f'deleting NIC {nic.name}', nic.delete)
         group = self._removal.own_group(part)
         initiators = (storage.group_paths(self._subset, part, group)
                       if group is not None
                       else storage.partition_hbas(self._subset, part))
         return part, initiators, group
+
+    def _delete_nics(self, part):
+        """The NICs of a partition this host owns (spawn checked).  Cost:
+        1 list, 1 delete per NIC."""
+        for nic in self._subset.hmc_call(f'listing NICs of {part.name}',
+                                         part.nics.list):
+            self._subset.hmc_call(f'deleting NIC {nic.name}', nic.delete)
 
     def _boot_properties(self, instance, initiators, block_device_info):
         mappings = driver.block_device_info_get_mapping(block_device_info)

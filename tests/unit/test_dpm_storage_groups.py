@@ -127,6 +127,22 @@ def test_a_foreign_group_with_our_name_is_not_deleted(driver):
         sim.hmc.consoles.console.storage_groups.remove(group.oid)
 
 
+def test_a_rebuild_refused_keeps_the_partitions_nics(driver):
+    """A rebuild without a boot volume fails before it deletes the NICs
+    it would make again: the stopped partition stays as it was."""
+    instance = make_instance()
+    spawn(driver, instance)
+    nics = [n.uri for n in faked_partition(instance).nics.list()]
+    instance.task_state = task_states.REBUILDING
+    driver.destroy(None, instance, None)
+    instance.task_state = task_states.REBUILD_SPAWNING
+    with pytest.raises(InstanceSetupError, match='boot from a Cinder FC'):
+        driver.spawn(None, instance, None, [], None, {},
+                     network_info=hmc.network_info(hmc.SG_VSWITCH_OSD_1),
+                     block_device_info=None)
+    assert [n.uri for n in faked_partition(instance).nics.list()] == nics
+
+
 def test_rebuild_keeps_partition_group_and_boot_volume(driver):
     """Nova's default rebuild: destroy (REBUILDING) only stops, spawn
     (REBUILD_SPAWNING) takes the same partition, paths and boot volume."""
