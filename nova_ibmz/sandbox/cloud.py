@@ -67,6 +67,7 @@ class Cloud(integrated_helpers._IntegratedTestBase):
         self.sims = sims
         self.log_file = log_file
         self.periodic_seconds = periodic_seconds
+        self._app = None
 
     def _not_a_test(self):
         """testtools wants a method name; the sandbox runs none."""
@@ -189,9 +190,11 @@ class Cloud(integrated_helpers._IntegratedTestBase):
     def app(self):
         """The osapi_compute WSGI application, as nova-api loads it, with
         the admin as the default caller (the stand-in auth wants its
-        headers)."""
-        return _admin_by_default(nova_wsgi.Loader().load_app('osapi_compute'),
-                                 self.project_id)
+        headers): loaded once, for the API and Neutron's port events."""
+        if self._app is None:
+            self._app = networking.admin_caller(
+                nova_wsgi.Loader().load_app('osapi_compute'), self.project_id)
+        return self._app
 
 
 def _current_cell_database(cell_databases, context):
@@ -272,12 +275,3 @@ def with_real_https(case, setup_services):
     real_https()
     setup_services()
     real_https()
-
-
-def _admin_by_default(app, project_id):
-    def with_caller(environ, start_response):
-        environ.setdefault('HTTP_X_AUTH_USER', 'admin')
-        environ.setdefault('HTTP_X_AUTH_PROJECT_ID', project_id)
-        environ.setdefault('HTTP_X_ROLES', 'admin,member,reader')
-        return app(environ, start_response)
-    return with_caller

@@ -43,6 +43,18 @@ class _Silent(simple_server.WSGIRequestHandler):
         pass        # Nova's own request log has these requests
 
 
+def admin_caller(app, project_id):
+    """Nova's WSGI app as nova's harness serves it (noauth2) for callers
+    that send no credentials (the stock client on the sandbox, Neutron's
+    notifier): the admin of project_id."""
+    def with_caller(environ, start_response):
+        environ.setdefault('HTTP_X_AUTH_USER', 'admin')
+        environ.setdefault('HTTP_X_AUTH_PROJECT_ID', project_id)
+        environ.setdefault('HTTP_X_ROLES', 'admin,member,reader')
+        return app(environ, start_response)
+    return with_caller
+
+
 class NovaEvents(fixtures.Fixture):
     """Nova's API on a free port of 127.0.0.1, where Neutron posts its port
     events (os-server-external-events): app, made by app_factory at the

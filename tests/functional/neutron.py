@@ -168,18 +168,6 @@ def stop():
         _servers[0].stop()
 
 
-def admin_caller(app, project_id=nova_fixtures.PROJECT_ID):
-    """Nova's API (nova's harness: noauth2) for callers that send no
-    credentials (Neutron's notifier), as the admin of project_id with the
-    service role its external events want."""
-    def with_caller(environ, start_response):
-        environ.setdefault('HTTP_X_AUTH_USER', 'admin')
-        environ.setdefault('HTTP_X_AUTH_PROJECT_ID', project_id)
-        environ.setdefault('HTTP_X_ROLES', 'admin,member,reader,service')
-        return app(environ, start_response)
-    return with_caller
-
-
 class Neutron(networking.NeutronAPI, fixtures.Fixture):
     """The process's neutron-server, running with every agent, for test's
     Nova (a nova _IntegratedTestBase): Nova uses it, and gets its port
@@ -207,7 +195,9 @@ class Neutron(networking.NeutronAPI, fixtures.Fixture):
         """From now on, Neutron's port events go to this test's Nova API,
         loaded now: once the test's services run, so that it has their
         configuration (its auth strategy above all)."""
-        self._app = admin_caller(nova_wsgi.Loader().load_app('osapi_compute'))
+        self._app = networking.admin_caller(
+            nova_wsgi.Loader().load_app('osapi_compute'),
+            nova_fixtures.PROJECT_ID)
         server().relay.app = self._nova
 
     def restart(self, hosts=HOSTS, options=None):

@@ -28,7 +28,6 @@ from nova.api import wsgi as nova_wsgi  # noqa: I100
 
 from nova_ibmz.sandbox import networking
 from nova_ibmz.sim.zvm import model as zmodel
-from tests.functional import neutron
 from tests import nova_zvm
 from tests import zvm_agent_config
 from tests import zvmsim
@@ -67,8 +66,8 @@ class InTreeZVMWithAgentTest(integrated_helpers._IntegratedTestBase):
         nova_zvm.configure()
         state_dir = pathlib.Path(self.useFixture(fixtures.TempDir()).path)
         events = self.useFixture(networking.NovaEvents(
-            lambda: neutron.admin_caller(nova_wsgi.Loader().load_app(
-                'osapi_compute'), project_id='admin')))
+            lambda: networking.admin_caller(nova_wsgi.Loader().load_app(
+                'osapi_compute'), 'admin')))
         # The agent of this compute host, on the simulator (auth none).
         agent = zvm_agent_config.write(
             state_dir / 'zvm-agent.ini', self.sim.url, HOST,
