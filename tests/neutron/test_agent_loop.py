@@ -33,6 +33,7 @@ class Manager:
         self.present = set()
         self.made_again = set()
         self.failure = None
+        self.failures = 0       # devices() raised this many times
         self.accept = {}
         self.plugged = []
         self.unplugged = []
@@ -42,6 +43,7 @@ class Manager:
 
     def devices(self):
         if self.failure:
+            self.failures += 1
             raise self.failure
         return set(self.present)
 
@@ -369,7 +371,7 @@ def test_the_threads_report_poll_survive_errors_and_stop(
         wait_until(lambda: plugin.status.get(port) == 'ACTIVE')
         wait_until(lambda: state.reports)
         manager.failure = RuntimeError('HMC says no')
-        time.sleep(0.2)
+        wait_until(lambda: manager.failures >= 2)
         manager.failure = None
         manager.present = set()
         wait_until(lambda: plugin.status[port] == 'DOWN')
