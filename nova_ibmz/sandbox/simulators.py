@@ -104,8 +104,8 @@ class Simulators:
 
     def _admin_token(self):
         if not self.admin_token_file.exists():
-            self.admin_token_file.write_text(secrets.token_urlsafe(32))
-            self.admin_token_file.chmod(0o600)
+            tls.write(self.admin_token_file,
+                      secrets.token_urlsafe(32).encode(), 0o600)
         return self.admin_token_file.read_text().strip()
 
     def stop(self):
@@ -209,6 +209,5 @@ def _write_conf(path, sections):
             values = value if isinstance(value, list) else [value]
             lines += [f'{name} = {v}' for v in values]
         lines.append('')
-    path.write_text('\n'.join(lines))
-    path.chmod(0o600)
+    tls.write(path, '\n'.join(lines).encode(), 0o600)
     return path

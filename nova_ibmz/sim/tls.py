@@ -101,14 +101,16 @@ def _make(certs, common_name):
             .sign(ca_key, hashes.SHA256()))
 
     pem = serialization.Encoding.PEM
-    _write(certs.ca_file, ca_cert.public_bytes(pem), 0o644)
-    _write(certs.cert_file, cert.public_bytes(pem), 0o644)
-    _write(certs.key_file, key.private_bytes(
+    write(certs.ca_file, ca_cert.public_bytes(pem), 0o644)
+    write(certs.cert_file, cert.public_bytes(pem), 0o644)
+    write(certs.key_file, key.private_bytes(
         pem, serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption()), 0o600)
 
 
-def _write(path, data, mode):
+def write(path, data, mode):
+    """data (bytes) in a file made with mode from the start (a secret is
+    never readable by others, not even for a moment)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, 'wb') as f:
         f.write(data)
