@@ -16,14 +16,14 @@ the ports (Nova's own VirtualInterfaceCreateException would say only
 import contextlib
 
 from nova.compute import task_states
-from nova import conf as nova_conf
 from nova import exception
 from oslo_log import log as logging
 
 from nova_ibmz.common.exception import InstanceSetupError
+from nova_ibmz import conf
 
 LOG = logging.getLogger(__name__)
-CONF = nova_conf.CONF
+CONF = conf.CONF
 
 
 def events(instance, network_info):
