@@ -147,6 +147,9 @@ def test_a_mapping_of_the_wrong_form_is_refused(make_config, lines, why):
     ({'cpc_object_id': 'CPC1'}, "[dpm] cpc_object_id: 'CPC1'"),
     ({'hmc_verify_cert': 'false'}, 'hmc_ca_file is set while'),
     ({'hmc_ca_file': '/nonexistent.pem'}, "'/nonexistent.pem' is not a"),
+    # oslo.config checks a value when it is read.
+    ({'hmc_retries': '99'}, 'hmc_retries'),
+    ({'polling_interval': 0}, 'polling_interval'),
 ])
 def test_a_wrong_option_is_refused(make_config, change, why):
     with pytest.raises(options.ConfigError, match='^.*$') as refused:

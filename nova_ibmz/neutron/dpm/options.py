@@ -19,6 +19,9 @@ import urllib.parse
 
 from oslo_config import cfg
 
+from nova_ibmz.neutron.agent import config
+from nova_ibmz.neutron.agent.config import ConfigError
+
 HMC_PORT = 6794
 _OBJECT_ID = re.compile(r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-'
                         r'[0-9a-f]{12}$')
@@ -83,24 +86,11 @@ without virtual switches (z17), to the adapter port itself.
 """),
 ]
 
-AGENT_GROUP = cfg.OptGroup('agent', title='The agent loop')
-AGENT_OPTS = [
-    cfg.IntOpt('polling_interval', default=2, min=1,
-               help="""
+AGENT_GROUP = config.agent_group()
+AGENT_OPTS = config.agent_opts("""\
 Seconds between two looks at the NICs: one HMC request per mapped virtual
 switch each (one in all on a CPC without virtual switches), plus one per
-NIC not seen before.
-"""),
-    cfg.FloatOpt('report_interval', default=30, min=1,
-                 help="""
-Seconds between two reports of the agent's state to neutron-server; keep it
-well below the server's agent_down_time.
-"""),
-]
-
-
-class ConfigError(Exception):
-    """An option or a mapping is wrong: one line that names it."""
+NIC not seen before.""")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,18 +143,14 @@ def list_opts():
             (AGENT_GROUP, AGENT_OPTS)]
 
 
-def load(args, conf=None):
+def load(args):
     """Parse the command line args (--config-file ...) into a ConfigOpts
     of the agent's own and check it: an AgentConfig, or ConfigError.
     Nothing here asks the HMC (mappings.check does)."""
-    conf = conf or cfg.ConfigOpts()
-    for group, opts in list_opts():
-        conf.register_opts(opts, group)
-    try:
-        conf(args, project='neutron', prog='neutron-ibmz-dpm-agent',
-             default_config_files=[])
-    except cfg.Error as e:
-        raise ConfigError(str(e).splitlines()[0]) from e
+    return config.parse(args, 'neutron-ibmz-dpm-agent', list_opts(), _read)
+
+
+def _read(conf):
     dpm = conf.dpm
     if dpm.hmc_ca_file and not dpm.hmc_verify_cert:
         raise ConfigError('[dpm] hmc_ca_file is set while hmc_verify_cert '

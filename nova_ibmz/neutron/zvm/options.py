@@ -18,6 +18,9 @@ import socket
 
 from oslo_config import cfg
 
+from nova_ibmz.neutron.agent import config
+from nova_ibmz.neutron.agent.config import ConfigError
+
 # A CP name (a vswitch's): 1 to 8 letters, digits or @#$_-.
 _CP_NAME = re.compile(r'^[A-Z0-9@#$_-]{1,8}$')
 
@@ -67,23 +70,10 @@ a flat or VLAN network on one of these physical networks to the vswitch
 """),
 ]
 
-AGENT_GROUP = cfg.OptGroup('agent', title='The agent loop')
-AGENT_OPTS = [
-    cfg.IntOpt('polling_interval', default=2, min=1,
-               help="""
+AGENT_GROUP = config.agent_group()
+AGENT_OPTS = config.agent_opts("""\
 Seconds between two looks at the guests' NICs (one Cloud Connector request
-each while nothing changes).
-"""),
-    cfg.FloatOpt('report_interval', default=30, min=1,
-                 help="""
-Seconds between two reports of the agent's state to neutron-server; keep it
-well below the server's agent_down_time.
-"""),
-]
-
-
-class ConfigError(Exception):
-    """An option is missing or wrong: one line that names it."""
+each while nothing changes).""")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,29 +101,22 @@ def list_opts():
             (AGENT_GROUP, AGENT_OPTS)]
 
 
-def load(args, conf=None):
+def load(args):
     """Parse the command line args (--config-file ...) into a ConfigOpts
     of the agent's own and check it: an AgentConfig, or ConfigError."""
-    conf = conf or cfg.ConfigOpts()
-    for group, opts in list_opts():
-        conf.register_opts(opts, group)
-    try:
-        conf(args, project='neutron', prog='neutron-ibmz-zvm-agent',
-             default_config_files=[])
-        # Values are checked when read.
-        zvm, agent = conf.zvm, conf.agent
-        values = dict(host=conf.host,
-                      instance_name_template=conf.instance_name_template,
-                      cloud_connector_url=zvm.cloud_connector_url,
-                      ca_file=zvm.ca_file,
-                      polling_interval=agent.polling_interval,
-                      report_interval=agent.report_interval)
-    except cfg.Error as e:
-        raise ConfigError(str(e).splitlines()[0]) from e
+    return config.parse(args, 'neutron-ibmz-zvm-agent', list_opts(), _read)
+
+
+def _read(conf):
+    zvm, agent = conf.zvm, conf.agent
     return AgentConfig(
+        host=conf.host, instance_name_template=conf.instance_name_template,
+        cloud_connector_url=zvm.cloud_connector_url, ca_file=zvm.ca_file,
+        polling_interval=agent.polling_interval,
+        report_interval=agent.report_interval,
         vswitch_mappings=parse_mappings(zvm.vswitch_mappings),
         admin_token=zvm.admin_token_file and _read_token(
-            zvm.admin_token_file), **values)
+            zvm.admin_token_file))
 
 
 def parse_mappings(entries):
