@@ -1,10 +1,11 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""What an agent's process does around its loop: wait for a hypervisor
-that does not answer at start, and the console script's body.
+"""What an agent's process does around its loop: the checks at start,
+waited for while the hypervisor does not answer, the loop, and the
+console script's body.
 
-An agent object, as nova_ibmz.neutron.server's agent hook and main() use
+An agent (Agent), as nova_ibmz.neutron.server's agent hook and main() use
 it, has ``start()`` (checks, then starts its loop; returns once it runs,
 or once stopped meanwhile), ``stop()`` and ``stopped`` (an Event that
 stop() sets).
@@ -12,10 +13,13 @@ stop() sets).
 
 import signal
 import sys
+import threading
 
 from neutron.common import config as common_config
 from oslo_config import cfg
 from oslo_log import log as logging
+
+from nova_ibmz.neutron.agent import loop
 
 LOG = logging.getLogger(__name__)
 # The waits between tries at start: from FIRST_WAIT, doubling up to
@@ -42,6 +46,62 @@ def wait_for(what, attempt, transient, stopped, first_wait=FIRST_WAIT,
             break
         wait = min(wait * 2, max_wait)
     return None
+
+
+class Agent:
+    """The checks at start, then the agent loop.  A hypervisor's agent
+    gives: ``checking`` (what the wait for it logs), ``transient`` (the
+    exception types waited out), ``check()`` (its result, or a
+    ConfigError), ``make_manager(checked)`` (the loop's manager),
+    ``started(checked)`` (logs what runs) and, if it holds a session,
+    ``close()``.
+
+    first_wait shortens the waits for a silent hypervisor, and rpc
+    ({"state_rpc": .., "plugin_rpc": .., "context": ..}) replaces the
+    loop's RPC clients (tests).
+    """
+
+    def __init__(self, config, first_wait=FIRST_WAIT, rpc=None):
+        self.config = config
+        self.manager = None
+        self._first_wait = first_wait
+        self._rpc = rpc or {}
+        self._stopped = threading.Event()
+        self._loop = None
+
+    @property
+    def stopped(self):
+        """An Event set by stop()."""
+        return self._stopped
+
+    def start(self):
+        """check() (waiting for the hypervisor), then start the loop:
+        returns once it runs, or when stopped meanwhile."""
+        checked = wait_for(self.checking, self.check, self.transient,
+                           self._stopped, self._first_wait)
+        if checked is None:
+            return
+        config = self.config
+        self.manager = self.make_manager(checked)
+        self._loop = loop.AgentLoop(self.manager, config.host,
+                                    config.polling_interval,
+                                    config.report_interval, **self._rpc)
+        self._loop.start()
+        self.started(checked)
+
+    def stop(self):
+        """Stop the loop, or the wait for the hypervisor, and close();
+        again: nothing."""
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        running, self._loop = self._loop, None
+        if running is not None:
+            running.stop()
+        self.close()
+
+    def close(self):
+        """Nothing to close."""
 
 
 def main(prog, args, make_agent, config_error):

@@ -23,14 +23,12 @@ nova_ibmz.neutron.server instead: its ``[ibmz_sandbox] agents`` entry is
 """
 
 import sys
-import threading
 
 from oslo_log import log as logging
 import zhmcclient
 
 from nova_ibmz.hmc import errors
 from nova_ibmz.hmc import session
-from nova_ibmz.neutron.agent import loop
 from nova_ibmz.neutron.agent import service
 from nova_ibmz.neutron.dpm import manager
 from nova_ibmz.neutron.dpm import mappings
@@ -64,62 +62,36 @@ def check(client, config):
                                   'NICs on them') from e
 
 
-class DPMAgent:
-    """The checks at start, then the agent loop; start() and stop() as
-    nova_ibmz.neutron.server's agent hook and service.main call them.
+class DPMAgent(service.Agent):
+    """The DPM agent (service.Agent): the mappings checked against the
+    HMC, then the NICs of the subset's partitions.  backoff shortens the
+    HMC session's waits between repeats (tests)."""
 
-    first_wait and backoff shorten the waits for a silent HMC, and rpc
-    ({"state_rpc": .., "plugin_rpc": .., "context": ..}) replaces the
-    loop's RPC clients (tests).
-    """
+    transient = errors.Unreachable
 
     def __init__(self, config, first_wait=service.FIRST_WAIT, backoff=1.0,
                  rpc=None):
-        self.config = config
+        super().__init__(config, first_wait, rpc)
         self.session = open_session(config, backoff)
-        self._first_wait = first_wait
-        self._rpc = rpc or {}
-        self.manager = None
-        self._stopped = threading.Event()
-        self._loop = None
+        self.checking = 'checking the mappings against the HMC'
 
-    @property
-    def stopped(self):
-        """An Event set by stop()."""
-        return self._stopped
+    def check(self):
+        """mappings.check: ConfigError for a wrong mapping or a refused
+        logon.  Cost: a logon and mappings.check's requests per try (11
+        for three mappings)."""
+        return check(zhmcclient.Client(self.session), self.config)
 
-    def start(self):
-        """Check the mappings (waiting for the HMC), then start the loop:
-        returns once it runs, or when stopped meanwhile.  ConfigError for
-        a wrong mapping or a refused logon.  Cost: a logon and
-        mappings.check's requests per try (11 for three mappings)."""
-        config = self.config
-        client = zhmcclient.Client(self.session)
-        checked = service.wait_for(
-            'checking the mappings against the HMC',
-            lambda: check(client, config), errors.Unreachable,
-            self._stopped, self._first_wait)
-        if checked is None:
-            return
+    def make_manager(self, checked):
+        return manager.DPMManager(self.config, *checked)
+
+    def started(self, checked):
         cpc, targets = checked
-        self.manager = manager.DPMManager(config, cpc, targets)
-        self._loop = loop.AgentLoop(self.manager, config.host,
-                                    config.polling_interval,
-                                    config.report_interval, **self._rpc)
-        self._loop.start()
         LOG.info('DPM agent of host %s runs on CPC %s of HMC %s: %s',
-                 config.host, cpc.name, config.endpoint,
+                 self.config.host, cpc.name, self.config.endpoint,
                  '; '.join(str(t) for t in targets))
 
-    def stop(self):
-        """Stop the loop, or the wait for the HMC, and log off; again:
-        nothing."""
-        if self._stopped.is_set():
-            return
-        self._stopped.set()
-        running, self._loop = self._loop, None
-        if running is not None:
-            running.stop()
+    def close(self):
+        """Log off."""
         try:
             self.session.logoff()
         except zhmcclient.Error as e:

@@ -21,12 +21,10 @@ nova_ibmz.neutron.server instead: its ``[ibmz_sandbox] agents`` entry is
 """
 
 import sys
-import threading
 
 from oslo_log import log as logging
 
 from nova_ibmz.connector import client
-from nova_ibmz.neutron.agent import loop
 from nova_ibmz.neutron.agent import service
 from nova_ibmz.neutron.zvm import manager
 from nova_ibmz.neutron.zvm import options
@@ -65,57 +63,35 @@ def check_vswitches(connector, mappings):
     return True
 
 
-class ZVMAgent:
-    """The checks at start, then the agent loop; start() and stop() as
-    nova_ibmz.neutron.server's agent hook and service.main call them.
+class ZVMAgent(service.Agent):
+    """The z/VM agent (service.Agent): the vswitch mappings checked
+    against the Cloud Connector, then the NICs of OpenStack's guests.
+    backoff shortens the client's wait before its repeat (tests)."""
 
-    first_wait and backoff shorten the waits for a silent connector, and
-    rpc ({"state_rpc": .., "plugin_rpc": .., "context": ..}) replaces the
-    loop's RPC clients (tests).
-    """
+    transient = TRANSIENT
 
     def __init__(self, config, first_wait=service.FIRST_WAIT, backoff=1.0,
                  rpc=None):
-        self.config = config
+        super().__init__(config, first_wait, rpc)
         self.connector = connect(config, backoff)
-        self._first_wait = first_wait
-        self._rpc = rpc or {}
-        self._stopped = threading.Event()
-        self._loop = None
+        self.checking = (f'checking the vswitch mappings against the Cloud '
+                         f'Connector at {config.cloud_connector_url}')
 
-    @property
-    def stopped(self):
-        """An Event set by stop()."""
-        return self._stopped
+    def check(self):
+        """check_vswitches: ConfigError for a wrong mapping or a refused
+        admin token.  Cost: one GET /vswitches per try."""
+        return check_vswitches(self.connector, self.config.vswitch_mappings)
 
-    def start(self):
-        """Check the mappings (waiting for the connector), then start the
-        loop: returns once it runs, or when stopped meanwhile.
-        ConfigError for a wrong mapping or a refused admin token."""
-        config = self.config
-        checked = service.wait_for(
-            f'checking the vswitch mappings against the Cloud Connector at '
-            f'{config.cloud_connector_url}',
-            lambda: check_vswitches(self.connector, config.vswitch_mappings),
-            TRANSIENT, self._stopped, self._first_wait)
-        if checked is None:
-            return
-        devices = manager.ZVMManager(self.connector, config.vswitch_mappings,
-                                     config.instance_name_template)
-        self._loop = loop.AgentLoop(devices, config.host,
-                                    config.polling_interval,
-                                    config.report_interval, **self._rpc)
-        self._loop.start()
+    def make_manager(self, checked):
+        return manager.ZVMManager(self.connector,
+                                  self.config.vswitch_mappings,
+                                  self.config.instance_name_template)
+
+    def started(self, checked):
         LOG.info('z/VM agent of host %s runs on the Cloud Connector at %s: '
-                 'vswitch mappings %s', config.host,
-                 config.cloud_connector_url, config.vswitch_mappings)
-
-    def stop(self):
-        """Stop the loop, or the wait for the connector; again: nothing."""
-        self._stopped.set()
-        running, self._loop = self._loop, None
-        if running is not None:
-            running.stop()
+                 'vswitch mappings %s', self.config.host,
+                 self.config.cloud_connector_url,
+                 self.config.vswitch_mappings)
 
 
 def server_agent(config_file):
