@@ -17,8 +17,6 @@ each driver, through Nova's API with the real neutron-server and agents
   network-vif-unplugged.
 """
 
-import time
-
 from nova_ibmz.hmc import naming
 from tests.functional import dpm_cloud
 from tests.functional import neutron
@@ -39,23 +37,19 @@ class NeutronFailures:
     instances; _remove_nic(server), its NIC deleted as an operator would,
     on the HMC or through the Cloud Connector."""
 
+    def _until(self, check):
+        """check() once it passes (nova's _wait_for_assert: its
+        AssertionError again while it fails), for up to 30 s."""
+        return self._wait_for_assert(check, max_retries=300, sleep=0.1)
+
     def _ports_while_building(self, server):
         """The ids of the server's ports, read while Nova builds it (a
         failed build deletes them)."""
-        for _ in range(100):
+        def ports():
             ports = self.neutron.ports(device_id=server['id'])
-            if ports:
-                return sorted(p['id'] for p in ports)
-            time.sleep(0.1)
-        self.fail(f'server {server["id"]} got no port')
-
-    def _wait_for_port(self, port_id, status):
-        for _ in range(100):
-            [port] = self.neutron.ports(id=port_id)
-            if port['status'] == status:
-                return port
-            time.sleep(0.1)
-        self.fail(f'port {port_id} stayed {port["status"]}, not {status}')
+            self.assertNotEqual([], ports, 'the server got no port')
+            return sorted(p['id'] for p in ports)
+        return self._until(ports)
 
     def test_the_agent_of_the_host_down_fails_the_build(self):
         self.flags(vif_plugging_timeout=VIF_PLUGGING_TIMEOUT)
@@ -99,15 +93,14 @@ class NeutronFailures:
         started = self.neutron.agent(self.HOST)['started_at']
         self.neutron.events.clear()
         self.neutron.restart(options={'DEFAULT': {'agent_down_time': '75'}})
+
         # Up again once the new agent reported the port's device up.
-        for _ in range(100):
+        def reported():
             agent = self.neutron.agent(self.HOST)
-            if (agent and agent['started_at'] != started and
-                    agent['configurations']['devices'] == 1):
-                break
-            time.sleep(0.1)
-        else:
-            self.fail(f'the agent of {self.HOST} did not report its device')
+            self.assertIsNotNone(agent)
+            self.assertNotEqual(started, agent['started_at'])
+            self.assertEqual(1, agent['configurations']['devices'])
+        self._until(reported)
         self.assertEqual('ACTIVE',
                          self.neutron.ports(id=port['id'])[0]['status'])
         self.assertNotIn(('network-vif-unplugged', port['id'], 'completed'),
@@ -120,15 +113,11 @@ class NeutronFailures:
                                              'ACTIVE')
         [port] = self.neutron.ports(device_id=server['id'])
         self._remove_nic(server)
-        self._wait_for_port(port['id'], 'DOWN')
-        for _ in range(100):
-            if ('network-vif-unplugged', port['id'],
-                    'completed') in self.neutron.events:
-                break
-            time.sleep(0.1)
-        else:
-            self.fail(f'Nova heard of no unplugged port: '
-                      f'{self.neutron.events}')
+        self._until(lambda: self.assertEqual(
+            'DOWN', self.neutron.ports(id=port['id'])[0]['status']))
+        self._until(lambda: self.assertIn(
+            ('network-vif-unplugged', port['id'], 'completed'),
+            self.neutron.events))
         self._delete_server(server)
         self.assertEqual(self.empty, self._hypervisor_state())
 
