@@ -19,6 +19,13 @@ def grant(connector, userid, vswitch, vlan):
     connector.put(f'/vswitches/{vswitch}', {'vswitch': change})
 
 
+def revoke(connector, userid, vswitch):
+    """Revoke the guest's grant on the vswitch (its VLANs with it).  Cost:
+    one PUT /vswitches/{vswitch}."""
+    connector.put(f'/vswitches/{vswitch}',
+                  {'vswitch': {'revoke_userid': userid}})
+
+
 def couple(connector, userid, vdev, vswitch, vlan, active):
     """Couple the NIC at vdev to the vswitch in the directory, and in CP
     too when active (the guest is logged on).  Cost: one PUT

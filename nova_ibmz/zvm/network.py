@@ -124,8 +124,7 @@ class Network:
         used = {(nic['switch'] or '').upper() for nic in nics
                 if nic['port'] not in ports}
         for vswitch in {s.upper() for s in switches} - used:
-            self._connector.put(f'/vswitches/{vswitch}',
-                                {'vswitch': {'revoke_userid': userid}})
+            vswitches.revoke(self._connector, userid, vswitch)
 
     def _vswitch_of(self, vif):
         vswitch = (vif.get('details') or {}).get('vswitch') or self._vswitch
