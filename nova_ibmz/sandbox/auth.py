@@ -18,8 +18,24 @@ a user's.
     project_id = <the sandbox's project>
 """
 
+import configparser
+
 ROLES = 'admin,member,reader'
 USER = 'admin'
+FILTER = 'filter:authtoken'
+
+
+def write_paste_config(source, path, project_id):
+    """A copy of the paste config at source with this filter as its
+    authtoken, taking callers as the admin of project_id: path."""
+    paste = configparser.ConfigParser(interpolation=None)
+    paste.optionxform = str
+    paste.read(source)
+    paste[FILTER] = {'paste.filter_factory': f'{__name__}:filter_factory',
+                     'project_id': project_id}
+    with open(path, 'w') as f:
+        paste.write(f)
+    return path
 
 
 def filter_factory(global_conf, project_id, **local_conf):

@@ -22,7 +22,6 @@ from wsgiref import simple_server
 
 import fixtures
 import nova.network.neutron
-import requests
 
 from nova_ibmz.sandbox import neutron as launcher
 from nova_ibmz.sandbox import seed
@@ -96,47 +95,7 @@ def nova_on(test, url):
     test.flags(vif_plugging_timeout=300)
 
 
-class NeutronAPI:
-    """Requests to the API of the neutron-server at url
-    (``http://127.0.0.1:<port>``), as an administrator."""
-
-    url = None
-
-    def request(self, method, path, body=None):
-        """One request to Neutron's API (path under /v2.0): its JSON."""
-        answer = requests.request(method, f'{self.url}/v2.0{path}',
-                                  json=body, timeout=60)
-        answer.raise_for_status()
-        return answer.json() if answer.content else None
-
-    def provider_network(self, net, project_id,
-                         physical_network=seed.PHYSNET):
-        """The provider network of net (a seed.ProviderNetwork) on
-        physical_network with its subnet, made if Neutron has none of that
-        name (its database outlives a sandbox, so the network keeps its
-        id)."""
-        found = self.request('GET', f'/networks?name={net.name}')['networks']
-        if found:
-            return found[0]
-        network = self.request('POST', '/networks', {'network': dict({
-            'name': net.name, 'shared': True, 'project_id': project_id,
-            'provider:network_type': net.network_type,
-            'provider:physical_network': physical_network},
-            **({'provider:segmentation_id': net.vlan} if net.vlan else {}))})
-        self.request('POST', '/subnets', {'subnet': {
-            'name': f'{net.name}-subnet',
-            'network_id': network['network']['id'],
-            'cidr': net.cidr, 'ip_version': 4, 'enable_dhcp': False,
-            'project_id': project_id}})
-        return network['network']
-
-    def ports(self, **filters):
-        """Neutron's ports matching the filters (all when none)."""
-        query = '&'.join(f'{k}={v}' for k, v in filters.items())
-        return self.request('GET', f'/ports?{query}')['ports']
-
-
-class RealNeutron(NeutronAPI, fixtures.Fixture):
+class RealNeutron(launcher.NeutronAPI, fixtures.Fixture):
     """A neutron-server with the agents of agent_configs ({host: (factory,
     config file)}), and test's Nova configured to use it.  nova_url: the
     Nova API Neutron notifies of port events (``http://.../v2.1``)."""

@@ -3,13 +3,23 @@
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """What the sandbox's cloud holds when it starts, by name: flavors, the
 image, the provider networks and the volumes.  Plain data, so that API
-clients (the demo) can name them without importing Nova."""
+clients (the demo) and both modes of the sandbox can name them without
+importing Nova."""
 
 import dataclasses
 import uuid
 
+from nova_ibmz.sim.zvm import images as zvm_images
+
 IMAGE_NAME = 'rhel-s390x'
 OS_DISTRO = 'rhel8.6'
+# What the z/VM driver reads of the image (its guest's OS, and the
+# scheduler's hypervisor filter keeps it off DPM hosts).
+IMAGE_PROPERTIES = {'os_distro': OS_DISTRO, 'architecture': 's390x',
+                    'hypervisor_type': 'zvm'}
+# The root file system of the image, as a z/VM disk dump (3338 cylinders:
+# a 3390-3) behind the header the connector's creatediskimage writes.
+IMAGE_DATA = zvm_images.header(3338) + b'rhel 8.6 s390x root\n' * 64
 # name: (vCPUs, memory MiB, root disk GiB).  A z/VM root minidisk grows
 # only on its own SSI member: resizing z1.small to z1.medium may move the
 # guest to the other member, to z1.large it stays where it is.

@@ -1,9 +1,11 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""The sandbox's mainframes: an HMC simulator (one DPM CPC) and a z/VM SSI
-cluster of two members, served in this process on free local ports, with
-their state, certificates and admin token in the sandbox's directory.
+"""The sandbox's mainframes: an HMC simulator (one DPM CPC, one CPC subset
+per DPM compute host) and a z/VM SSI cluster (one member per z/VM compute
+host), served in this process on free local ports, with their state,
+certificates and admin token in the sandbox's directory.  By default one
+DPM host and two z/VM hosts; the scale-out mode takes other counts.
 
 Hosts() gives each compute host of the sandbox its nova.conf sections, the
 values an operator would write for a real HMC or Cloud Connector: only the
@@ -25,6 +27,10 @@ from nova_ibmz.sim.zvm import server as zvm_server
 
 DPM_HOST = 'dpm-subset-1'
 ZVM_HOSTS = ('zvm-1', 'zvm-2')
+# z/VM joins at most four systems in an SSI cluster; the CPC's 40 IFLs
+# hold five subsets of DPM_PROCESSORS.
+MAX_ZVM_HOSTS = 4
+MAX_DPM_HOSTS = 5
 # The default topology's HMC user (it holds the simulator's password).
 HMC_TOPOLOGY = 'default'
 # What the DPM host may use of the CPC (its subset).
@@ -70,8 +76,22 @@ def dpm_target(topology_path):
 class Simulators:
     """Both simulators, started by start() and stopped by stop()."""
 
-    def __init__(self, state_dir):
+    def __init__(self, state_dir, dpm_hosts=1, zvm_hosts=len(ZVM_HOSTS)):
+        """dpm_hosts: how many DPM compute hosts (CPC subsets
+        dpm-subset-1, -2, ... of the one CPC, each of DPM_PROCESSORS IFLs
+        and DPM_MEMORY_MB); zvm_hosts: how many z/VM compute hosts (zvm-1,
+        -2, ..., each an SSI member)."""
+        if not 1 <= dpm_hosts <= MAX_DPM_HOSTS:
+            raise ValueError(f'{dpm_hosts} DPM hosts: the CPC holds 1 to '
+                             f'{MAX_DPM_HOSTS} subsets of {DPM_PROCESSORS} '
+                             'IFLs')
+        if not 1 <= zvm_hosts <= MAX_ZVM_HOSTS:
+            raise ValueError(f'{zvm_hosts} z/VM hosts: an SSI cluster has 1 '
+                             f'to {MAX_ZVM_HOSTS} members')
         self.state_dir = pathlib.Path(state_dir)
+        self.dpm_hosts = tuple(f'dpm-subset-{i}'
+                               for i in range(1, dpm_hosts + 1))
+        self.zvm_hosts = tuple(f'zvm-{i}' for i in range(1, zvm_hosts + 1))
         self.hmc = None
         self.connectors = []
         self.admin_token_file = self.state_dir / 'zvm' / 'admin-token'
@@ -92,7 +112,7 @@ class Simulators:
             hmc_model.Simulator(topology, state_file=hmc_dir / 'state.json'),
             tls.ensure(hmc_dir, 'nova-ibmz sandbox HMC')).start()
         zvm_dir.mkdir(parents=True, exist_ok=True)
-        cluster = zvm_model.Model(members=len(ZVM_HOSTS),
+        cluster = zvm_model.Model(members=len(self.zvm_hosts),
                                   image_dir=zvm_dir / 'images',
                                   state_file=zvm_dir / 'state.json')
         token = self._admin_token()
@@ -121,8 +141,8 @@ class Simulators:
     def host_options(self):
         """{compute host: {section: {option: value}}}, nova.conf values
         that point each host's driver at its simulator."""
-        hosts = {DPM_HOST: {
-            'DEFAULT': {'host': DPM_HOST, 'compute_driver': 'ibmz.DPMDriver'},
+        hosts = {host: {
+            'DEFAULT': {'host': host, 'compute_driver': 'ibmz.DPMDriver'},
             'dpm': {
                 'hmc': f'127.0.0.1:{self.hmc.port}',
                 'hmc_username': self.dpm.userid,
@@ -134,8 +154,8 @@ class Simulators:
                 # A MultiOpt: one line per adapter port in a file.
                 'physical_storage_adapter_mappings':
                     [f'{self.dpm.fcp_adapter_id}:0'],
-            }}}
-        for host, connector in zip(ZVM_HOSTS, self.connectors):
+            }} for host in self.dpm_hosts}
+        for host, connector in zip(self.zvm_hosts, self.connectors):
             hosts[host] = {
                 'DEFAULT': {'host': host, 'compute_driver': 'ibmz.ZVMDriver',
                             'instance_name_template': 'os%06x'},
@@ -156,7 +176,7 @@ class Simulators:
         """{name: (simulator URL, CA file or None)}: where to read each
         simulator's request log (GET <url>/_sim/requests)."""
         logs = {'hmc': (self.hmc.url, str(self.hmc.certs.ca_file))}
-        for host, connector in zip(ZVM_HOSTS, self.connectors):
+        for host, connector in zip(self.zvm_hosts, self.connectors):
             logs[host] = (connector.url, None)
         return logs
 
@@ -165,17 +185,18 @@ class Simulators:
         compute host's network agent (neutron-ibmz-dpm-agent,
         neutron-ibmz-zvm-agent), which maps physnet to the host's
         virtual switch."""
-        dpm = self.host_options()[DPM_HOST]['dpm']
-        agents = {DPM_HOST: {
-            'DEFAULT': {'host': DPM_HOST},
-            'dpm': dict({k: dpm[k] for k in (
+        hosts = self.host_options()
+        agents = {host: {
+            'DEFAULT': {'host': host},
+            'dpm': dict({k: hosts[host]['dpm'][k] for k in (
                 'hmc', 'hmc_username', 'hmc_password', 'hmc_ca_file',
                 'cpc_object_id')},
                 physical_network_adapter_mappings=[
                     f'{physnet}:{self.dpm.osd_adapter_id}:'
                     f'{self.dpm.osd_port}']),
-            'agent': {'polling_interval': AGENT_POLLING_SECONDS}}}
-        for host, connector in zip(ZVM_HOSTS, self.connectors):
+            'agent': {'polling_interval': AGENT_POLLING_SECONDS}}
+            for host in self.dpm_hosts}
+        for host, connector in zip(self.zvm_hosts, self.connectors):
             agents[host] = {
                 'DEFAULT': {'host': host, 'instance_name_template': 'os%06x'},
                 'zvm': {'cloud_connector_url': connector.url,
@@ -184,11 +205,20 @@ class Simulators:
                 'agent': {'polling_interval': AGENT_POLLING_SECONDS}}
         return agents
 
-    def write_host_configs(self):
+    def write_host_configs(self, state_paths=None):
         """One <host>.conf per compute host in the state directory, so a
-        user can read how each host is configured.  Returns their paths."""
-        return {host: _write_conf(self.state_dir / f'{host}.conf', sections)
-                for host, sections in self.host_options().items()}
+        user can read how each host is configured.  state_paths: a
+        directory in which each host gets its own [DEFAULT] state_path (a
+        nova-compute process of its own keeps its compute_id there).
+        Returns their paths."""
+        written = {}
+        for host, sections in self.host_options().items():
+            if state_paths is not None:
+                sections['DEFAULT']['state_path'] = str(
+                    pathlib.Path(state_paths) / host)
+            written[host] = _write_conf(self.state_dir / f'{host}.conf',
+                                        sections)
+        return written
 
     def write_agent_configs(self, physnet):
         """One <host>-agent.conf per compute host's network agent in the

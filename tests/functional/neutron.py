@@ -99,7 +99,7 @@ def _dpm_agent(path):
     return networking.DPM_AGENT, str(path)
 
 
-class SharedServer(networking.NeutronAPI):
+class SharedServer(launcher.NeutronAPI):
     """The process's neutron-server (server()), and the relay where it
     posts its port events."""
 
@@ -168,7 +168,7 @@ def stop():
         _servers[0].stop()
 
 
-class Neutron(networking.NeutronAPI, fixtures.Fixture):
+class Neutron(launcher.NeutronAPI, fixtures.Fixture):
     """The process's neutron-server, running with every agent, for test's
     Nova (a nova _IntegratedTestBase): Nova uses it, and gets its port
     events; networks: {NET_1: network, ...}; events: the (event, port,
