@@ -8,10 +8,12 @@ STAMP := $(VENV)/.installed-stamp
 # The sandbox's API port (0: a free one; clouds.yaml names the address).
 SANDBOX_PORT ?= 8774
 
-.PHONY: help venv test bench sandbox demo docs sample-config constraints clean
+.PHONY: help venv test bench sandbox sandbox-scaleout demo docs sample-config \
+	constraints clean
 
 help:
 	@echo "make sandbox        run the all-in-one cloud on the simulators"
+	@echo "make sandbox-scaleout  the same cloud, every service a process"
 	@echo "make demo           the sandbox's scripted tour of both drivers"
 	@echo "make test           create $(VENV) if needed and run every test"
 	@echo "make bench          measure the drivers on the simulators (benchmarks/results)"
@@ -48,6 +50,16 @@ bench: $(STAMP)
 # stops it.
 sandbox: $(STAMP)
 	$(VENV)/bin/nova-ibmz sandbox --port $(SANDBOX_PORT) --state-dir .sandbox
+
+# The same cloud in scale-out mode: every service a process of its own,
+# over a private RabbitMQ and MariaDB (Debian's rabbitmq-server and
+# mariadb-server) in .sandbox-scaleout/, with its logs; other options in
+# SANDBOX_SCALEOUT_ARGS (--transport-url, --database-url, --dpm-hosts,
+# --zvm-hosts).
+SANDBOX_SCALEOUT_ARGS ?=
+sandbox-scaleout: $(STAMP)
+	$(VENV)/bin/nova-ibmz sandbox --scale-out --port $(SANDBOX_PORT) \
+	    --state-dir .sandbox-scaleout $(SANDBOX_SCALEOUT_ARGS)
 
 # The sandbox on a free port, a tour of both drivers through openstacksdk,
 # then stop; fails if a step fails.

@@ -143,16 +143,53 @@ def _parser():
     sandbox.add_argument('--demo', action='store_true',
                          help='run a scripted tour of both drivers through '
                          'openstacksdk, print a table of its steps, then '
-                         'stop; the exit code is 1 if a step failed')
+                         'stop; the exit code is 1 if a step failed '
+                         '(one-process mode only)')
+    scale = sandbox.add_argument_group(
+        'scale-out mode', 'Every service a process of its own, as in a real '
+        'deployment: nova-api and placement under gunicorn, nova-conductor, '
+        'nova-scheduler, a stock nova-compute and a network agent per '
+        'compute host, neutron-server, Glance; messaging over RabbitMQ, '
+        "Nova's databases in MariaDB.  Without URLs, private ones are "
+        "started in the state directory from Debian's rabbitmq-server and "
+        'mariadb-server.')
+    scale.add_argument('--scale-out', action='store_true',
+                       help='run in scale-out mode')
+    scale.add_argument('--transport-url', metavar='URL',
+                       help='a running RabbitMQ, rabbit://USER:PASS@HOST:'
+                       'PORT/ (implies --scale-out)')
+    scale.add_argument('--database-url', metavar='URL',
+                       help='a running MariaDB or MySQL server, '
+                       'mysql+pymysql://USER:PASS@HOST:PORT, where the '
+                       'sandbox may drop and create databases named ibmz_* '
+                       '(implies --scale-out)')
+    scale.add_argument('--dpm-hosts', type=_number(int, 1, 5), default=1,
+                       metavar='N', help='DPM compute hosts, one CPC subset '
+                       'each (default %(default)s)')
+    scale.add_argument('--zvm-hosts', type=_number(int, 1, 4), default=2,
+                       metavar='N', help='z/VM compute hosts, one SSI member '
+                       'each (default %(default)s)')
     sandbox.set_defaults(func=_sandbox, parser=sandbox)
     return parser
 
 
 def _sandbox(parser, args):
     from nova_ibmz.sandbox import run
+    scale_out = bool(args.scale_out or args.transport_url or
+                     args.database_url)
+    if not scale_out and (args.dpm_hosts, args.zvm_hosts) != (1, 2):
+        parser.error('--dpm-hosts and --zvm-hosts need --scale-out')
+    if scale_out and args.demo:
+        parser.error('--demo runs in the one-process mode only')
     api = _listen(parser, run.listen, args.port)
     with _state_dir(parser, args, 'sandbox') as state_dir:
-        code = run.run(api, state_dir, demo=args.demo)
+        if scale_out:
+            code = run.run_scaleout(
+                api, state_dir, transport_url=args.transport_url,
+                database_url=args.database_url, dpm_hosts=args.dpm_hosts,
+                zvm_hosts=args.zvm_hosts)
+        else:
+            code = run.run(api, state_dir, demo=args.demo)
     run.leave(code)
 
 

@@ -121,8 +121,11 @@ class RabbitMQ:
     def __init__(self, directory, port=None):
         self.directory = pathlib.Path(directory).absolute()
         self.port = port or processes.free_port()
-        # Erlang's distribution port, kept across restarts as the node's.
+        # Erlang's distribution port, kept across restarts as the node's,
+        # and a port mapper (epmd) of its own: the Erlang VM starts one as
+        # a daemon, which stop() ends, leaving any other node's alone.
         self.dist_port = processes.free_port()
+        self.epmd_port = processes.free_port()
         self.url = f'rabbit://guest:guest@127.0.0.1:{self.port}/'
         self.process = None
 
@@ -143,6 +146,7 @@ class RabbitMQ:
             'RABBITMQ_ENABLED_PLUGINS_FILE': str(d / 'enabled_plugins'),
             'RABBITMQ_CONF_ENV_FILE': str(d / 'rabbitmq-env.conf'),
             'ERL_CRASH_DUMP': str(d / 'erl_crash.dump'),
+            'ERL_EPMD_PORT': str(self.epmd_port),
         }
 
     def start(self, timeout=60):
@@ -164,6 +168,10 @@ class RabbitMQ:
     def stop(self):
         if self.process is not None:
             self.process.stop()
+            epmd = shutil.which('epmd')
+            if epmd:
+                subprocess.run([epmd, '-port', str(self.epmd_port), '-kill'],
+                               capture_output=True)
 
     def restart(self):
         self.stop()

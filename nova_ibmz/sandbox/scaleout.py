@@ -69,7 +69,6 @@ class ScaleOut:
         self.debug = debug
         self.backing = []           # private RabbitMQ and MariaDB
         self.services = {}          # name: processes.Process
-        self.neutron = None
         self.glance = None
         self.urls = {}
 
@@ -189,8 +188,11 @@ class ScaleOut:
             'DEFAULT': {'transport_url': self.transport_url,
                         'debug': str(self.debug).lower()},
             'oslo_concurrency': {'lock_path': directory / 'lock'}})
-        self.neutron = neutron.NeutronServer(config, port=port)
-        self.urls['neutron'] = self.neutron.start()
+        self.urls['neutron'] = f'http://127.0.0.1:{port}'
+        self._start('neutron-server', [
+            sys.executable, '-m', 'nova_ibmz.neutron.server',
+            '--config-file', config, '--port', port],
+            ready=processes.answers(self.urls['neutron']))
 
     # -- use -------------------------------------------------------------
 
@@ -260,19 +262,24 @@ class ScaleOut:
         service.stop()
         service.start(START_SECONDS)
 
+    def processes(self):
+        """{name: processes.Process} of every process started, in the
+        order they started."""
+        found = {s.process.name: s.process for s in self.backing
+                 if s.process is not None}
+        if self.glance is not None and self.glance.process is not None:
+            found[self.glance.process.name] = self.glance.process
+        found.update(self.services)
+        return found
+
     def usage(self):
         """{service: (resident bytes, CPU seconds)} of every process."""
-        measured = {name: p.usage() for name, p in self.services.items()}
-        for server in self.backing:
-            measured[server.process.name] = server.process.usage()
-        return measured
+        return {name: p.usage() for name, p in self.processes().items()}
 
     def stop(self):
         """Stop every process started, the last started first."""
         for service in reversed(list(self.services.values())):
             service.stop()
-        if self.neutron is not None:
-            self.neutron.stop()
         if self.glance is not None:
             self.glance.stop()
         for server in reversed(self.backing):
