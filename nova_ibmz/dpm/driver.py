@@ -34,6 +34,7 @@ from oslo_log import log as logging
 from nova_ibmz import conf
 from nova_ibmz.common.exception import build_step
 from nova_ibmz.common import leftovers
+from nova_ibmz.common import node
 from nova_ibmz.dpm import build
 from nova_ibmz.dpm import console
 from nova_ibmz.dpm import host
@@ -88,6 +89,7 @@ class DPMDriver(driver.ComputeDriver):
         if not self._host_given:
             self._subset.set_host(host)
         self._subset.check()
+        node.ensure_identity(self._node_uuid())     # or no restart
         self._removal.retry()
         self._removal.orphans(self._config.orphan_action)
 
@@ -251,8 +253,9 @@ class DPMDriver(driver.ComputeDriver):
         partition.start(self._subset, *self._owned(instance))
 
     def resume_state_on_host_boot(self, context, instance, network_info,
-                                  block_device_info=None):
-        """Start the partition of an instance that should be running."""
+                                  share_info=None, block_device_info=None):
+        """Start the partition of an instance that should be running
+        (nova-compute passes share_info before block_device_info)."""
         partition.start(self._subset, *self._owned(instance))
 
     def reboot(self, context, instance, network_info, reboot_type,
