@@ -1,21 +1,20 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""The read side of the sandbox's Glance and Cinder over HTTP, Keystone's
-tokens and catalog (identity.py), Neutron and Placement, and the count of
+"""The read side of the sandbox's Cinder over HTTP, Keystone's tokens and
+catalog (identity.py), Glance, Neutron and Placement, and the count of
 the drivers' requests: enough for the stock `openstack` client and
-openstacksdk to find images and volumes by name, to use Neutron and to
+openstacksdk to find volumes by name, to use Glance and Neutron and to
 show resource providers.
 
-The stand-ins live in Nova's process (services.py), so these answers are
-read straight from them: a list and a show per resource, in the shape and
-under the paths the real services use.  Anything else gets 404; changes
-go through Nova's API, as a server's volumes do.  Neutron (a process of
-its own) and Placement (which Nova's compute services use too) are the
-real ones: their requests are passed on whole.
+Cinder's stand-in lives in Nova's process (services.py), so its answers
+are read straight from it: a list and a show of volumes, in the shape and
+under the paths the real Cinder uses.  Anything else gets 404; changes go
+through Nova's API, as a server's volumes do.  Glance and Neutron
+(processes of their own) and Placement (which Nova's compute services use
+too) are the real ones: their requests are passed on whole.
 """
 
-import datetime
 import http
 import json
 import re
@@ -26,8 +25,7 @@ import requests
 from nova_ibmz.sandbox import identity
 
 # service prefix -> (version id, path of that version)
-VERSIONS = {'identity': ('v3.14', 'v3'), 'image': ('v2.16', 'v2'),
-            'volume': ('v3.0', 'v3')}
+VERSIONS = {'identity': ('v3.14', 'v3'), 'volume': ('v3.0', 'v3')}
 VOLUME_MICROVERSION = '3.70'
 TOKENS = '/identity/v3/auth/tokens'
 # The requests the drivers sent the simulators, by cause (traffic.py).
@@ -36,21 +34,21 @@ REQUESTS = '/_sandbox/requests'
 FORWARDED_HEADERS = ('Accept', 'Content-Type', 'OpenStack-API-Version',
                      'X-OpenStack-Request-ID')
 ANSWER_HEADERS = ('Content-Type', 'OpenStack-API-Version', 'Vary',
-                  'Location', 'Last-Modified', 'Cache-Control')
+                  'Location', 'Last-Modified', 'Cache-Control',
+                  # an image's download: clients check its data with it
+                  'Content-MD5')
 
 
 class Catalog:
-    """A WSGI app answering under /identity, /image, /network and /volume
-    from cloud's stand-ins, under /placement from its placement, at
-    REQUESTS from its traffic count, and passing every other path to app
-    (Nova)."""
+    """A WSGI app answering under /identity and /volume from cloud's
+    stand-ins, under /image, /network and /placement from its Glance,
+    Neutron and placement, at REQUESTS from its traffic count, and passing
+    every other path to app (Nova)."""
 
     def __init__(self, cloud, app):
         self.cloud = cloud
         self.app = app
         self.routes = [
-            (r'/image/v2/images', self._images),
-            (r'/image/v2/images/([^/]+)', self._image),
             (r'/volume/v3(?:/[0-9a-f]{32})?/volumes(?:/detail)?',
              self._volumes),
             (r'/volume/v3(?:/[0-9a-f]{32})?/volumes/([^/]+)', self._volume),
@@ -69,6 +67,14 @@ class Catalog:
                             {'X-Auth-Token': fixture.token})
         if service == 'network':
             return _forward(environ, start_response, self.cloud.neutron.url)
+        if service == 'image':
+            # Glance's version documents and locations name the address
+            # the client asked, under /image (its http_proxy_to_wsgi
+            # filter reads these).
+            return _forward(environ, start_response, self.cloud.glance.url, {
+                'X-Forwarded-Host': environ['HTTP_HOST'],
+                'X-Forwarded-Proto': environ['wsgi.url_scheme'],
+                'X-Forwarded-Prefix': '/image'})
         if service not in VERSIONS:
             return self.app(environ, start_response)
         base = _base_url(environ)
@@ -101,19 +107,6 @@ class Catalog:
                                         request)
         return _reply(start_response, 201, body,
                       [('X-Subject-Token', token_id)])
-
-    # -- Glance ----------------------------------------------------------
-
-    def _images(self, query):
-        images = [_glance_image(i) for i in self.cloud.glance.images.values()]
-        return 200, {'images': _matching(images, query),
-                     'schema': '/v2/schemas/images'}
-
-    def _image(self, query, image_id):
-        image = self.cloud.glance.images.get(image_id)
-        if image is None:
-            return 404, {'error': f'no image {image_id}'}
-        return 200, _glance_image(image)
 
     # -- Cinder ----------------------------------------------------------
 
@@ -149,7 +142,7 @@ class Catalog:
 
 def _forward(environ, start_response, service_url, headers=None):
     """The request, sent on to the real service at service_url (its path
-    without the sandbox's prefix: /placement, /network), and its
+    without the sandbox's prefix: /placement, /network, /image), and its
     answer."""
     prefix = '/' + environ.get('PATH_INFO', '').split('/')[1]
     url = service_url + environ.get('PATH_INFO', '').removeprefix(prefix)
@@ -168,21 +161,6 @@ def _forward(environ, start_response, service_url, headers=None):
         if name in answer.headers] + [
         ('Content-Length', str(len(answer.content)))])
     return [answer.content]
-
-
-def _glance_image(image):
-    """nova's image dict as Glance v2 shows it: properties at the top."""
-    shown = {k: v for k, v in image.items()
-             if k not in ('properties', 'is_public', 'deleted', 'location')}
-    shown.update(image.get('properties', {}))
-    for key, value in shown.items():
-        if isinstance(value, datetime.datetime):
-            shown[key] = value.strftime('%Y-%m-%dT%H:%M:%SZ')
-    shown.setdefault('visibility', 'public')
-    shown.setdefault('tags', [])
-    shown['self'] = f'/v2/images/{image["id"]}'
-    shown['file'] = f'/v2/images/{image["id"]}/file'
-    return shown
 
 
 def _matching(resources, query):

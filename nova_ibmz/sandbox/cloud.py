@@ -5,12 +5,12 @@
 
 Nova's own functional-test harness (nova.tests.functional, shipped in the
 nova wheel) runs the real API, conductor, scheduler, placement and compute
-services in one process, with in-memory stand-ins for Glance and Cinder
-and an in-memory database.  Cloud is one such harness instance, set up by
-hand instead of by a test runner: three compute services whose drivers
-point at the simulators, a real neutron-server in a process of its own
-with each host's network agent (networking.py), and the API's WSGI
-application for run.py to serve on a TCP port.
+services in one process, with an in-memory stand-in for Cinder and an
+in-memory database.  Cloud is one such harness instance, set up by hand
+instead of by a test runner: three compute services whose drivers point
+at the simulators, a real Glance (glance.py) and a real neutron-server
+with each host's network agent (networking.py), each in a process of its
+own, and the API's WSGI application for run.py to serve on a TCP port.
 
 This leans on nova's test classes, which may change between nova
 releases: pyproject pins nova's major version, and this package (this
@@ -18,7 +18,6 @@ module, networking.py and services.py) is the only place in nova_ibmz
 that uses them.
 """
 
-import io
 import logging
 import os
 import sys
@@ -34,6 +33,7 @@ from nova.tests.functional import integrated_helpers
 import urllib3
 
 from nova_ibmz import conf
+from nova_ibmz.sandbox import glance
 from nova_ibmz.sandbox import networking
 from nova_ibmz.sandbox import seed
 from nova_ibmz.sandbox import services
@@ -106,7 +106,16 @@ class Cloud(integrated_helpers._IntegratedTestBase):
         self.traffic = self.useFixture(traffic.Traffic(
             {name: url for name, (url, _) in
              self.sims.request_logs().items()}))
+        # Glance first: Nova's services look images up from their start.
+        # Its database and file store are kept in the state directory.
+        images = glance.Glance(self.sims.state_dir / 'glance',
+                               self.project_id)
+        self.addCleanup(images.stop)
+        images.start()
+        services.nova_on_glance(self, images.url)
         super().setUp()
+        # Where nova's harness keeps its Glance stand-in (none here).
+        self.glance = images
         self._seed()
 
     def _enable_periodic_tasks(self, seconds):
@@ -131,15 +140,15 @@ class Cloud(integrated_helpers._IntegratedTestBase):
 
     def _seed(self):
         """What a user needs to boot servers: flavors, an image, boot and
-        data volumes, the provider networks.  Nova's fixture images are
-        x86 test images: the sandbox shows only its own.  The hypervisors
-        start empty: ports of servers of an earlier sandbox go."""
+        data volumes, the provider networks.  The image is uploaded once
+        into Glance's database, which outlives the sandbox, as do the
+        images users made.  The hypervisors start empty: ports of servers
+        of an earlier sandbox go."""
         for port in self.neutron.ports():
             if port['device_owner'].startswith('compute:'):
                 self.neutron.request('DELETE', f'/ports/{port["id"]}')
         self.networks = {net.name: self.neutron.provider_network(
             net, self.project_id) for net in seed.NETWORKS}
-        self.glance.images.clear()
         for name, (vcpus, memory_mb, disk_gb) in seed.FLAVORS.items():
             self._create_flavor(id=seed.stable_id(f'flavor-{name}'),
                                 name=name, vcpu=vcpus, memory_mb=memory_mb,
@@ -148,14 +157,9 @@ class Cloud(integrated_helpers._IntegratedTestBase):
                                seed.BOOT_VOLUME_METADATA)
         for name in seed.DATA_VOLUMES:
             self.cinder.add_volume(name, 1)
-        image = {'id': seed.IMAGE_ID, 'name': seed.IMAGE_NAME,
-                 'status': 'active',
-                 'disk_format': 'raw', 'container_format': 'bare',
-                 'size': len(IMAGE_DATA), 'visibility': 'public',
-                 'properties': {'os_distro': seed.OS_DISTRO,
-                                'architecture': 's390x',
-                                'hypervisor_type': 'zvm'}}
-        self.glance.create(None, image, data=io.BytesIO(IMAGE_DATA))
+        glance.upload_image(self.glance.url, seed.IMAGE_NAME, IMAGE_DATA, {
+            'os_distro': seed.OS_DISTRO, 'architecture': 's390x',
+            'hypervisor_type': 'zvm'}, image_id=seed.IMAGE_ID)
 
     def _setup_services(self):
         # The services start after the base's stand-ins are made: ours
@@ -169,7 +173,6 @@ class Cloud(integrated_helpers._IntegratedTestBase):
              for host, path in agents.items()}))
         self.cinder = self.useFixture(
             services.FCCinder(self, seed.STORAGE_TARGETS))
-        services.glance_keeps_uploads(self)
         self.useFixture(fixtures.MonkeyPatch(
             'nova.virt.block_device.CONF', _EveryHostLocal(nova_conf.CONF)))
         with_real_https(self, super()._setup_services)

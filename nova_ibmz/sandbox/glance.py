@@ -41,9 +41,9 @@ from nova_ibmz.sandbox import processes
 START_SECONDS = 120
 # One worker with a few threads: one process's memory, and enough for
 # Nova's computes downloading while a client lists or uploads.  gunicorn
-# closes idle client connections after 2 s by default, under the feet of
-# clients that keep them (keystoneauth's sessions): 75 s, as Apache's
-# mod_wsgi deployments of Glance do.
+# closes an idle client connection after 2 s by default, and a client
+# that keeps its connections (keystoneauth's sessions: Nova's, the
+# openstack client's) then fails a request on one it closed: 75 s.
 THREADS = 4
 KEEP_ALIVE_SECONDS = 75
 # A stop waits this long for requests under way (gunicorn's default: 30).

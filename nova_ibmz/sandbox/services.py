@@ -1,25 +1,31 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""Glance and Cinder for Nova in one process: nova's own in-memory
-stand-ins (nova.tests.fixtures), made to behave as a mainframe cloud's
-services do.  (Neutron is real: networking.py.)
+"""Cinder and Glance for Nova in one process.  (Neutron is real too:
+networking.py.)
 
-- Cinder answers with fibre-channel connections from the connector's
-  WWPNs to the storage's target ports, and holds bootable volumes.
-- Glance queues a snapshot until its data is uploaded, and keeps that
-  data, so that a server can boot from a snapshot.
+- Cinder is nova's own in-memory stand-in (nova.tests.fixtures), made to
+  behave as a mainframe cloud's does: it answers with fibre-channel
+  connections from the connector's WWPNs to the storage's target ports,
+  and holds bootable volumes.  No Cinder backend reaches FC storage
+  without the hardware.
+- Glance is real, in a process of its own (glance.py): nova_on_glance
+  points Nova at it.
 
-The sandbox and the functional tests use these same classes.
+The sandbox and the functional tests use these same parts.
 """
 
 import copy
 
 import fixtures
+from keystoneauth1 import noauth
+from nova.image import glance as nova_glance
 from nova.tests import fixtures as nova_fixtures
-from nova.tests.fixtures import glance as glance_fixture
 
 from nova_ibmz.sandbox import seed
+
+# What nova_on_glance wraps, taken at import: before any test patches it.
+_NOVA_SESSION_AND_AUTH = nova_glance._session_and_auth
 
 
 class FCCinder(nova_fixtures.CinderFixture):
@@ -92,25 +98,29 @@ class FCCinder(nova_fixtures.CinderFixture):
                         'server_uuid': server_id}]})
 
 
-def glance_keeps_uploads(test):
-    """nova's GlanceFixture makes every new image active and drops data
-    uploaded after the image was created.  Glance queues an image made
-    without data (a snapshot, until the driver uploads it) and keeps what
-    is uploaded: a client can wait for a snapshot, then boot from it."""
-    original_create = glance_fixture.GlanceFixture.create
-    original_update = glance_fixture.GlanceFixture.update
+class _NoGlanceFixture(fixtures.Fixture):
+    """What nova's harness makes in GlanceFixture's place: nothing."""
 
-    def create(fixture, context, metadata, data=None):
-        if data is None:
-            metadata.setdefault('status', 'queued')
-        return original_create(fixture, context, metadata, data=data)
+    def __init__(self, test):
+        super().__init__()
 
-    def update(fixture, context, image_id, metadata, data=None,
-               purge_props=False):
-        if data is not None:
-            fixture._imagedata[image_id] = data.read()
-            metadata = dict(metadata, status='active')
-        return original_update(fixture, context, image_id, metadata,
-                               purge_props=purge_props)
-    test.stub_out('nova.tests.fixtures.GlanceFixture.create', create)
-    test.stub_out('nova.tests.fixtures.GlanceFixture.update', update)
+
+def nova_on_glance(test, url):
+    """test's Nova (a nova _IntegratedTestBase, before its setUp) on the
+    real Glance at url, instead of the in-memory GlanceFixture its harness
+    makes (which stubs nova.image.glance.API).
+
+    Nova hands Glance the caller's token, as in a cloud.  A context
+    without one (nova's harness builds the API's contexts from headers,
+    without the token) gets keystoneauth's no-auth plugin instead, whose
+    token is a placeholder: the sandbox's Glance takes every caller as the
+    admin, whatever the token says (auth.py)."""
+    test.useFixture(fixtures.MonkeyPatch(
+        'nova.tests.fixtures.GlanceFixture', _NoGlanceFixture))
+    test.flags(api_servers=[url], group='glance')
+
+    def session_and_auth(context):
+        session, auth = _NOVA_SESSION_AND_AUTH(context)
+        return session, auth if context.auth_token else noauth.NoAuth()
+    test.useFixture(fixtures.MonkeyPatch(
+        'nova.image.glance._session_and_auth', session_and_auth))

@@ -2,10 +2,11 @@
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """Each functional test's own nova-compute state_path, and the end of the
-functional tests' neutron-server with them."""
+functional tests' neutron-server and Glance with them."""
 
 import pytest
 
+from tests.functional import glance
 from tests.functional import neutron
 from tests.nova_side import state_path  # noqa: F401  (autouse)
 
@@ -16,3 +17,11 @@ def neutron_ends_with_the_functional_tests():
     whose request logs the tests that run later count."""
     yield
     neutron.stop()
+
+
+@pytest.fixture(scope='package', autouse=True)
+def glance_ends_with_the_functional_tests():
+    """A process of its own (~160 MB), of no use to the tests after
+    these."""
+    yield
+    glance.stop()

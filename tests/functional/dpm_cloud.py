@@ -10,8 +10,9 @@ Neutron is the real one, with the host's DPM agent on the simulator
 on NET_1 and NET_2 to the OSD virtual switches hmc.VSWITCH_OSD_1 and
 VSWITCH_OSD_2, and the agent reports them up once it sees their NICs.
 Cinder answers with fibre-channel connections to the WWPNs the driver's
-connector reports: what a DPM cloud's services do.  After every test the
-three foreign partitions are exactly as before.
+connector reports: what a DPM cloud's services do.  Glance is the real
+one (tests/functional/glance.py).  After every test the three foreign
+partitions are exactly as before.
 """
 
 import os
@@ -22,6 +23,7 @@ from nova.tests.functional import integrated_helpers
 
 from nova_ibmz.sandbox import cloud
 from nova_ibmz.sandbox import services
+from tests.functional import glance
 from tests.functional import neutron
 from tests import hmc
 from tests import hmcsim
@@ -32,7 +34,8 @@ BOOT_VOLUME = nova_fixtures.CinderFixture.IMAGE_BACKED_VOL
 NETWORKS = (neutron.NET_1, neutron.NET_2)
 
 
-class DPMCloud(neutron.OnNeutron, integrated_helpers._IntegratedTestBase):
+class DPMCloud(neutron.OnNeutron, glance.OnGlance,
+               integrated_helpers._IntegratedTestBase):
 
     ADMIN_API = True
     microversion = 'latest'
@@ -72,8 +75,9 @@ class DPMCloud(neutron.OnNeutron, integrated_helpers._IntegratedTestBase):
         return hmc.find_partition(server['id'], host=HOST)
 
     def _boot(self, networks=NETWORKS, volume=BOOT_VOLUME, flavor_id=None):
+        # No image ('': nova's helper would ask the API for one).
         server = self._build_server(networks=self._networks(*networks),
-                                    flavor_id=flavor_id)
+                                    flavor_id=flavor_id, image_uuid='')
         server.pop('imageRef')
         server['block_device_mapping_v2'] = [{
             'boot_index': 0, 'uuid': volume, 'source_type': 'volume',
@@ -105,10 +109,10 @@ class DPMCloud(neutron.OnNeutron, integrated_helpers._IntegratedTestBase):
         return self._partition(server).properties['status']
 
     def _s390x_image(self):
-        return self.glance.create(None, {
-            'name': 's390x-linux', 'status': 'active', 'size': 1024 ** 3,
-            'container_format': 'bare', 'disk_format': 'raw',
-            'properties': {'architecture': 's390x'}})['id']
+        """An image for s390x (its data: a placeholder for a DPM disk
+        image, which only a boot volume ever holds)."""
+        return self.glance.create('s390x-linux', bytes(1024),
+                                  architecture='s390x')
 
 
 def hmc_controls():

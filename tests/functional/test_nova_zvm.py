@@ -3,22 +3,24 @@
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """Nova in process with its own z/VM driver (compute_driver = zvm.ZVMDriver)
 against the Cloud Connector simulator: a client we did not write boots,
-reboots, pauses, snapshots and deletes a server through it.
+reboots, pauses, snapshots and deletes a server through it, with a real
+Glance (tests/functional/glance.py).
 """
 
-import io
 import os
 import sys
 
 from nova.tests.functional import integrated_helpers
 
+from tests.functional import glance
 from tests.functional import zvm_steps
 from tests import nova_zvm
 
 HOST = 'zvm-compute-1'
 
 
-class InTreeZVMServersTest(integrated_helpers._IntegratedTestBase):
+class InTreeZVMServersTest(glance.OnGlance,
+                           integrated_helpers._IntegratedTestBase):
 
     ADMIN_API = True
     microversion = 'latest'
@@ -52,25 +54,17 @@ class InTreeZVMServersTest(integrated_helpers._IntegratedTestBase):
         with self.sim.model.lock:
             return self.sim.model.guests.get(userid)
 
-    def _zvm_image(self):
-        return self.glance.create(None, {
-            'name': 'rhel-s390x', 'status': 'active', 'disk_format': 'raw',
-            'container_format': 'bare',
-            'properties': {'os_distro': nova_zvm.OS_DISTRO,
-                           'architecture': 's390x'}},
-            data=io.BytesIO(nova_zvm.image_data()))['id']
-
     def _snapshot(self, server):
         """Glance's record of a new snapshot, once Nova is done with it."""
         image_id = self.api.post_server_action(
             server['id'], {'createImage': {'name': 'snap-1'}})['image_id']
         self._wait_for_server_parameter(
             server, {'OS-EXT-STS:task_state': None})
-        return self.glance.show(None, image_id)
+        return self.glance.show(image_id)
 
     def test_boot_reboot_pause_snapshot_delete(self):
         flavor = self._create_flavor(vcpu=2, memory_mb=2048, disk=5)
-        server = self._create_server(image_uuid=self._zvm_image(),
+        server = self._create_server(image_uuid=self.glance.zvm_image(),
                                      flavor_id=flavor, networks='none')
         guest = self._guest(server)
         self.assertEqual(('on', 2, 2048), (guest.state, guest.vcpus,
@@ -84,8 +78,8 @@ class InTreeZVMServersTest(integrated_helpers._IntegratedTestBase):
         zvm_steps.reboot_and_pause(self, server)
 
         snapshot = self._snapshot(server)
-        self.assertEqual(nova_zvm.OS_DISTRO,
-                         snapshot['properties']['os_distro'])
+        self.assertEqual(('active', nova_zvm.OS_DISTRO),
+                         (snapshot['status'], snapshot['os_distro']))
         # Captured, exported to the compute host, then removed.
         calls = [(r['method'], r['path']) for r in self.sim.log.since()]
         for call in [('PUT', f'/images/{snapshot["id"]}'),

@@ -11,11 +11,11 @@ same simulator over HTTP (nova_ibmz/sandbox/networking.py).  The in-tree
 driver makes the guest's NIC, then waits for network-vif-plugged before it
 logs the guest on; it never grants the guest on a vswitch nor couples the
 NIC.  The agent does both, reports the port up, and Neutron posts the
-event to Nova's API over HTTP.  Guests of other workloads share the z/VM
-system and end as they began.
+event to Nova's API over HTTP.  Glance is real too (tests/functional/
+glance.py).  Guests of other workloads share the z/VM system and end as
+they began.
 """
 
-import io
 import os
 import pathlib
 import sys
@@ -28,6 +28,7 @@ from nova.api import wsgi as nova_wsgi  # noqa: I100
 
 from nova_ibmz.sandbox import networking
 from nova_ibmz.sim.zvm import model as zmodel
+from tests.functional import glance
 from tests import nova_zvm
 from tests import zvm_agent_config
 from tests import zvmsim
@@ -38,7 +39,8 @@ HOST = 'zvm-compute-1'
 FOREIGN = ('PRODDB1', 'LINUXA1')
 
 
-class InTreeZVMWithAgentTest(integrated_helpers._IntegratedTestBase):
+class InTreeZVMWithAgentTest(glance.OnGlance,
+                             integrated_helpers._IntegratedTestBase):
 
     ADMIN_API = True
     microversion = 'latest'
@@ -103,19 +105,11 @@ class InTreeZVMWithAgentTest(integrated_helpers._IntegratedTestBase):
             'ip_version': 4, 'project_id': self.api.project_id}})
         return network
 
-    def _zvm_image(self):
-        return self.glance.create(None, {
-            'name': 'rhel-s390x', 'status': 'active', 'disk_format': 'raw',
-            'container_format': 'bare',
-            'properties': {'os_distro': nova_zvm.OS_DISTRO,
-                           'architecture': 's390x'}},
-            data=io.BytesIO(nova_zvm.image_data()))['id']
-
     def test_boots_once_the_agent_coupled_its_nic(self):
         network = self._network()
         flavor = self._create_flavor(vcpu=1, memory_mb=1024, disk=5)
         server = self._create_server(
-            image_uuid=self._zvm_image(), flavor_id=flavor,
+            image_uuid=self.glance.zvm_image(), flavor_id=flavor,
             networks=[{'uuid': network['id']}], expected_state='BUILD')
         # The agent looks every second and Neutron sends its events every
         # two: longer than the harness's usual wait of five seconds.

@@ -127,7 +127,8 @@ class DPMOutageTest(dpm_cloud.DPMCloud):
             'os_distro': 'rhel8.6', 'hypervisor_type': 'zvm'})
         server = self._build_server(
             networks=self._networks(*dpm_cloud.NETWORKS),
-            flavor_id=self._dpm_flavor(), az=f'nova:{dpm_cloud.HOST}')
+            flavor_id=self._dpm_flavor(), az=f'nova:{dpm_cloud.HOST}',
+            image_uuid='')      # none: nova's helper would ask for one
         server.pop('imageRef')
         server['block_device_mapping_v2'] = [{
             'boot_index': 0, 'uuid': volume, 'source_type': 'volume',
@@ -242,11 +243,9 @@ class ZVMOutageTest(zvm_cloud.ZVMCloud):
         """The filters keep a DPM image off z/VM hosts; an admin who forces
         the host gets the property named, and nothing is made."""
         seq = max([r['seq'] for r in self.sim.log.since()], default=0)
-        image = self.glance.create(None, {
-            'name': 'dpm-image', 'status': 'active', 'disk_format': 'raw',
-            'container_format': 'bare', 'size': 1024,
-            'properties': {'hypervisor_type': 'prsm',
-                           'architecture': 's390x'}})['id']
+        image = self.glance.create('dpm-image', bytes(1024),
+                                   hypervisor_type='prsm',
+                                   architecture='s390x')
         server = self._create_server(
             image_uuid=image, flavor_id=self.flavor, az='nova:zvm-1',
             networks=self._networks(),

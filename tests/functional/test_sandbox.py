@@ -205,6 +205,9 @@ def test_the_openstack_client_boots_on_both_drivers(sandbox):
     assert sandbox.process.wait(timeout=60) == 0
     sandbox.output.wait_for(r'^nova-ibmz sandbox stopped$', 10)
     assert_nothing_listens(ports_of(sandbox.endpoints))
+    # Glance, a process of its own, ended with it: gunicorn's last line.
+    assert (state / 'glance' / 'glance.log').read_text().rstrip().endswith(
+        'Shutting down: Master')
     # One line per API request on the console; nova's log in the file.
     sandbox.output.wait_for(r'"GET /v2.1/os-hypervisors/detail HTTP/1.1" '
                             r'200', 1)

@@ -6,7 +6,6 @@ cluster (tests.functional.zvm_cloud): lifecycle, snapshots, resize,
 rebuild, evacuation, live migration, volumes, interfaces, images, and
 spawns that fail half-way."""
 
-import io
 import re
 
 from oslo_utils.fixture import uuidsentinel as uuids
@@ -65,10 +64,20 @@ class ZVMServersTest(zvm_cloud.ZVMCloud):
         image_id = self.api.post_server_action(
             server['id'], {'createImage': {'name': 'snap-1'}})['image_id']
         self._idle(server)
-        snapshot = self.glance.show(None, image_id)
-        self.assertEqual('active', snapshot['status'])
-        self.assertEqual(nova_zvm.OS_DISTRO,
-                         snapshot['properties']['os_distro'])
+        # In Glance, as a client reads it: the guest's distribution, and
+        # the root minidisk as the connector captured it (its header,
+        # then the data the image deployed on it).
+        snapshot = self.glance.show(image_id)
+        self.assertEqual(('active', 'snap-1', nova_zvm.OS_DISTRO, 'snapshot',
+                          server['id']),
+                         (snapshot['status'], snapshot['name'],
+                          snapshot['os_distro'], snapshot['image_type'],
+                          snapshot['instance_uuid']))
+        data = self.glance.data(image_id)
+        self.assertEqual(len(nova_zvm.image_data()), snapshot['size'])
+        self.assertEqual(snapshot['size'], len(data))
+        self.assertEqual(nova_zvm.image_data()[sim_images.HEADER_BYTES:],
+                         data[sim_images.HEADER_BYTES:])
         # The connector stopped the guest for the capture and started it
         # again; its copy of the image is gone once Glance has it.
         self._assert_on(server, 'zvm-1')
@@ -338,17 +347,12 @@ class ZVMServersTest(zvm_cloud.ZVMCloud):
         """An image dumped from an FBA disk on a host that deploys to ECKD
         (and a flavor smaller than the image): the server fails with a
         message that says why, and no guest is left."""
-        fba = self.glance.create(None, {
-            'name': 'fba-image', 'status': 'active', 'disk_format': 'raw',
-            'container_format': 'bare',
-            'properties': {'os_distro': nova_zvm.OS_DISTRO}},
-            data=io.BytesIO(sim_images.header(2097152, kind='FBA')))['id']
+        fba = self.glance.create('fba-image',
+                                 sim_images.header(2097152, kind='FBA'),
+                                 os_distro=nova_zvm.OS_DISTRO)
         tiny = self._create_flavor(vcpu=1, memory_mb=1024, disk=1)
-        big = self.glance.create(None, {
-            'name': 'big-image', 'status': 'active', 'disk_format': 'raw',
-            'container_format': 'bare',
-            'properties': {'os_distro': nova_zvm.OS_DISTRO}},
-            data=io.BytesIO(sim_images.header(3000)))['id']
+        big = self.glance.create('big-image', sim_images.header(3000),
+                                 os_distro=nova_zvm.OS_DISTRO)
         for image, flavor, reason in [
                 (fba, self.flavor, 'FBA disk, and this host deploys to '
                  'ECKD:POOL1 ([zvm] disk_pool)'),

@@ -12,14 +12,14 @@ Neutron is the real one, with each host's z/VM agent on its member's
 connector (tests/functional/neutron.py): our mechanism driver binds the
 ports of NET_1 to VSWITCH1, and the agent of the guest's member reports
 them up once their NICs are coupled.  Cinder answers with fibre-channel
-connections to the WWPNs the driver's volume connector reports.  Guests
-of other workloads share the directory: after every test
-they are exactly as before.
+connections to the WWPNs the driver's volume connector reports.  Glance
+is the real one (tests/functional/glance.py): the image is uploaded to
+it, snapshots go to it.  Guests of other workloads share the directory:
+after every test they are exactly as before.
 """
 
 import copy
 import dataclasses
-import io
 import os
 import sys
 
@@ -28,6 +28,7 @@ from nova.tests.functional import integrated_helpers
 
 from nova_ibmz.sandbox import services
 from tests import connector
+from tests.functional import glance
 from tests.functional import neutron
 from tests import nova_zvm
 from tests import zvmsim
@@ -58,7 +59,8 @@ class FCCinderFixture(services.FCCinder):
         return volume
 
 
-class ZVMCloud(neutron.OnNeutron, integrated_helpers._IntegratedTestBase):
+class ZVMCloud(neutron.OnNeutron, glance.OnGlance,
+               integrated_helpers._IntegratedTestBase):
 
     ADMIN_API = True
     microversion = 'latest'
@@ -84,12 +86,11 @@ class ZVMCloud(neutron.OnNeutron, integrated_helpers._IntegratedTestBase):
             f.write(connector.ADMIN_TOKEN)
         self.flags(group='zvm', disk_pool='ECKD:POOL1', vswitch='VSWITCH1',
                    admin_token_file=token)
-        services.glance_keeps_uploads(self)
         # Our Cinder replaces the base's before it starts the services.
         self.useFixture(FCCinderFixture(self))
         super().setUp()
         self.cinder = self.useFixture(FCCinderFixture(self))
-        self.image = self._zvm_image()
+        self.image = self.glance.zvm_image()
         self.flavor = self._create_flavor(vcpu=2, memory_mb=2048, disk=5)
         # Checked before the services stop (cleanups run last in, first
         # out), and after a failed test too.
@@ -194,14 +195,6 @@ class ZVMCloud(neutron.OnNeutron, integrated_helpers._IntegratedTestBase):
                                   f.connections])
 
     # -- Nova's side ------------------------------------------------------
-
-    def _zvm_image(self):
-        return self.glance.create(None, {
-            'name': 'rhel-s390x', 'status': 'active', 'disk_format': 'raw',
-            'container_format': 'bare', 'size': len(nova_zvm.image_data()),
-            'properties': {'os_distro': nova_zvm.OS_DISTRO,
-                           'architecture': 's390x'}},
-            data=io.BytesIO(nova_zvm.image_data()))['id']
 
     def _boot(self, host='zvm-1', image=None, flavor=None):
         """A server on host, with a port on NET_1."""

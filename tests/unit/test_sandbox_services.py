@@ -2,10 +2,9 @@
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """The sandbox's Cinder stand-in, and the endpoints (catalog.Catalog) that
-show it and Glance's images to API clients and pass Neutron's requests on
-to the real one."""
+show it to API clients and pass Glance's and Neutron's requests on to the
+real ones."""
 
-import datetime
 import http.server
 import json
 import threading
@@ -60,7 +59,10 @@ class Echo(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
         data = json.dumps({'method': self.command, 'path': self.path,
                            'body': body.decode(),
-                           'type': self.headers.get('Content-Type')}).encode()
+                           'type': self.headers.get('Content-Type'),
+                           'forwarded': [self.headers.get(f'X-Forwarded-{h}')
+                                         for h in ('Host', 'Proto',
+                                                   'Prefix')]}).encode()
         self.send_response(201)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Location', '/v2.0/ports/p9')
@@ -69,7 +71,7 @@ class Echo(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_DELETE = _echo
+    do_GET = do_POST = do_PUT = do_DELETE = _echo
 
     def log_message(self, *args):
         pass
@@ -77,7 +79,8 @@ class Echo(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def neutron():
-    """A stand-in of the neutron-server process: it echoes requests."""
+    """A stand-in of the neutron-server (or Glance) process: it echoes
+    requests."""
     server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), Echo)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield types.SimpleNamespace(url=f'http://127.0.0.1:{server.server_port}')
@@ -87,14 +90,9 @@ def neutron():
 
 @pytest.fixture
 def app(neutron, cinder):
-    image = {'id': 'img-1', 'name': seed.IMAGE_NAME, 'status': 'active',
-             'disk_format': 'raw', 'created_at': datetime.datetime(
-                 2026, 11, 21, 12, 0, 0),
-             'properties': {'os_distro': seed.OS_DISTRO}}
     cinder.add_volume(seed.BOOT_VOLUME, 10, seed.BOOT_VOLUME_METADATA)
     cloud = types.SimpleNamespace(
-        glance=types.SimpleNamespace(images={'img-1': image}),
-        neutron=neutron, cinder=cinder, project_id=PROJECT_ID,
+        glance=neutron, neutron=neutron, cinder=cinder, project_id=PROJECT_ID,
         traffic=types.SimpleNamespace(counts=lambda: COUNTS))
     return catalog.Catalog(cloud, nova_app)
 
@@ -104,18 +102,6 @@ def get(app, path, method='GET'):
     body = response.body
     return response.status_int, (json.loads(body) if response.content_type
                                  == 'application/json' else body)
-
-
-def test_images_as_glance_shows_them(app):
-    status, body = get(app, f'/image/v2/images?name={seed.IMAGE_NAME}')
-    assert status == 200
-    [image] = body['images']
-    # Properties at the top, times in ISO 8601, as Glance v2.
-    assert (image['os_distro'], image['created_at'], image['visibility']) == (
-        seed.OS_DISTRO, '2026-11-21T12:00:00Z', 'public')
-    assert get(app, '/image/v2/images?name=nothing')[1]['images'] == []
-    assert get(app, '/image/v2/images/img-1')[1]['name'] == seed.IMAGE_NAME
-    assert get(app, '/image/v2/images/img-2')[0] == 404
 
 
 def test_network_requests_go_to_neutron_whole(app):
@@ -129,11 +115,24 @@ def test_network_requests_go_to_neutron_whole(app):
     assert response.status_int == 201
     assert json.loads(response.body) == {
         'method': 'POST', 'path': '/v2.0/ports?network_id=n1',
-        'body': '{"port": {}}', 'type': 'application/json'}
+        'body': '{"port": {}}', 'type': 'application/json',
+        'forwarded': [None, None, None]}
     assert response.headers['Location'] == '/v2.0/ports/p9'
     assert 'X-Secret-Header' not in response.headers
     assert get(app, '/network/v2.0/ports/p1', method='DELETE')[1][
         'method'] == 'DELETE'
+
+
+def test_image_requests_go_to_glance_under_its_prefix(app):
+    """As Neutron's, with the address the client asked and the /image
+    prefix, which Glance's links (version documents) then name."""
+    response = webob.Request.blank(
+        '/image/v2/images/i1/file', method='PUT', body=b'data',
+        content_type='application/octet-stream').get_response(app)
+    assert json.loads(response.body) == {
+        'method': 'PUT', 'path': '/v2/images/i1/file', 'body': 'data',
+        'type': 'application/octet-stream',
+        'forwarded': ['localhost:80', 'http', '/image']}
 
 
 def test_volumes_by_name(app):
@@ -162,13 +161,13 @@ def test_a_volume_shows_its_attachment(app, cinder):
 def test_version_documents_for_discovery(app):
     status, body = get(app, '/identity')
     assert body['versions']['values'][0]['id'].startswith('v3')
-    assert get(app, '/image')[1]['versions'][0]['links'][0][
-        'href'] == 'http://localhost:80/image/v2/'
+    assert get(app, '/volume')[1]['versions'][0]['links'][0][
+        'href'] == 'http://localhost:80/volume/v3/'
     assert get(app, '/volume/v3')[1]['version']['version'] == '3.70'
 
 
 def test_the_endpoints_are_read_only_and_the_rest_is_novas(app):
-    assert get(app, '/image/v2/images', method='POST')[0] == 405
+    assert get(app, '/volume/v3/volumes', method='POST')[0] == 405
     assert get(app, '/v2.1/servers') == (200, b'nova')
     assert get(app, '/') == (200, b'nova')
 
