@@ -13,6 +13,7 @@ which clouds.yaml names, so the README's lines find it.
 """
 
 import ast
+import hashlib
 import json
 import os
 import pathlib
@@ -35,6 +36,9 @@ VENV = pathlib.Path(sys.prefix)
 MAKE = ('make', '-o', '.venv/.installed-stamp')
 CLI = 'openstack --os-cloud ibmz-sandbox '
 DPM_PROVIDER = '1957e729-0a2e-5402-9e7d-ea86696edbdd'
+# The image the README's lines upload, from the seeded one's saved data.
+SAVED = '.sandbox/rhel-s390x.img'
+UPLOADED = 'my-rhel'
 DEMO_STEPS = 17
 
 
@@ -90,6 +94,13 @@ class Readme:
             f'{CLI}resource provider list': self.providers,
             f'{CLI}resource provider inventory list {DPM_PROVIDER}':
                 self.dpm_inventory,
+            f'{CLI}image list': self.images,
+            f'{CLI}image save --file {SAVED} {seed.IMAGE_NAME}': self.saved,
+            f'{CLI}image create --file {SAVED} --disk-format raw '
+            f'--container-format bare --property os_distro={seed.OS_DISTRO} '
+            f'--property architecture=s390x --property hypervisor_type=zvm '
+            f'{UPLOADED}': self.uploaded,
+            f'{CLI}image show {UPLOADED}': self.uploaded,
             f'{CLI}server create --image {seed.IMAGE_NAME} --flavor '
             f'{seed.SMALL_FLAVOR} --network {seed.FLAT.name} --wait vm1':
                 self.created('vm1', ('zvm-1', 'zvm-2')),
@@ -98,6 +109,7 @@ class Readme:
             f'{seed.VLAN.name} --wait lpar1':
                 self.created('lpar1', (simulators.DPM_HOST,)),
             f'{CLI}server list': self.listed,
+            f'{CLI}server list --long': self.listed_long,
             f'{CLI}network agent list': self.agents,
             f'{CLI}network agent show -c agent_type -c configuration '
             f'$({CLI}network agent list --host {simulators.DPM_HOST} '
@@ -123,6 +135,7 @@ class Readme:
             f'{CLI}server show vm1 -c OS-EXT-SRV-ATTR:host': self.shown,
             f'{CLI}server delete --wait vm1 vm2 lpar1': self.deleted,
             f'{CLI}network delete vlan-200': self.network_deleted,
+            f'{CLI}image delete {UPLOADED}': self.image_deleted,
         }
 
     def openstack(self, *args):
@@ -148,6 +161,35 @@ class Readme:
         assert totals == {'VCPU': simulators.DPM_PROCESSORS,
                           'MEMORY_MB': simulators.DPM_MEMORY_MB}
 
+    def images(self, output):
+        """The seeded image, active in Glance, under its stable id."""
+        assert [seed.IMAGE_ID, seed.IMAGE_NAME, 'active'] in rows(output)
+
+    def saved(self, output):
+        """The file holds the image's data: Glance's checksum of it."""
+        data = (self.state_dir / 'rhel-s390x.img').read_bytes()
+        image = self.openstack('image', 'show', '-f', 'json',
+                               seed.IMAGE_NAME)
+        assert (len(data), hashlib.md5(data).hexdigest()) == (
+            image['size'], image['checksum'])
+
+    def uploaded(self, output):
+        """The image made from the saved file: active, the file's data,
+        the properties the z/VM driver and the scheduler read."""
+        shown = fields(output)
+        data = (self.state_dir / 'rhel-s390x.img').read_bytes()
+        assert (shown['name'], shown['status'], shown['disk_format'],
+                shown['size'], shown['checksum']) == (
+            UPLOADED, 'active', 'raw', str(len(data)),
+            hashlib.md5(data).hexdigest()), shown
+        for prop in (f"os_distro='{seed.OS_DISTRO}'",
+                     "architecture='s390x'", "hypervisor_type='zvm'"):
+            assert prop in shown['properties'], shown
+
+    def image_deleted(self, output):
+        assert UPLOADED not in [i['Name'] for i in self.openstack(
+            'image', 'list', '-f', 'json')]
+
     def created(self, name, hosts):
         def check(output):
             shown = fields(output)
@@ -160,6 +202,15 @@ class Readme:
     def listed(self, output):
         assert {(row[1], row[2]) for row in rows(output)} == {
             ('vm1', 'ACTIVE'), ('lpar1', 'ACTIVE')}
+
+    def listed_long(self, output):
+        """Each server's image by name and id, which the client asks
+        Glance for."""
+        shown = {row['Name']: (row['Image Name'], row['Image ID'])
+                 for row in records(output)}
+        assert shown == {
+            'vm1': (seed.IMAGE_NAME, seed.IMAGE_ID),
+            'lpar1': ('N/A (booted from volume)',) * 2}, output
 
     def agents(self, output):
         """Each compute host's agent, alive and up, as networking-dpm's
@@ -231,6 +282,14 @@ def rows(table):
             for line in lines[1:]]
 
 
+def records(table):
+    """The data rows of a client's table, as {column: cell}."""
+    lines = [line for line in table.splitlines() if line.startswith('| ')]
+    head, *body = [[cell.strip() for cell in line.strip('|').split('|')]
+                   for line in lines]
+    return [dict(zip(head, row)) for row in body]
+
+
 def fields(table):
     """{field: value} of a client's Field/Value table."""
     return {row[0]: row[1] for row in rows(table)}
@@ -260,9 +319,11 @@ def test_the_readme_sandbox_lines_work_as_written(tree):
                 timeout=300)
             assert done.returncode == 0, (line, done.stdout, done.stderr)
             readme.checks[line](done.stdout)
-        # Nothing the README does leaves a traceback in Nova's log.
-        log = (tree / '.sandbox' / 'nova.log').read_text()
-        assert 'Traceback' not in log, log[log.index('Traceback') - 2000:]
+        # Nothing the README does leaves a traceback in Nova's log, or in
+        # Glance's.
+        for log_file in ('nova.log', 'glance/glance.log'):
+            log = (tree / '.sandbox' / log_file).read_text()
+            assert 'Traceback' not in log, log[log.index('Traceback') - 2000:]
         # Ctrl-C in make's terminal stops the sandbox.
         os.killpg(make.pid, signal.SIGINT)
         make.wait(timeout=60)
