@@ -176,12 +176,21 @@ class Builds:
         self._guests.delete(uid)
         return True
 
+    def _drive(self, instance):
+        return os.path.join(self._tmp_path, f'{instance.uuid}.iso')
+
+    def forget(self, instance):
+        """The config drive a spawn made and could not delete: one whose
+        nova-compute was killed while the connector deployed it.  Cost:
+        none on the connector."""
+        fileutils.delete_if_exists(self._drive(instance))
+
     def _deploy(self, instance, uid, image_name, os_version, injected_files,
                 network_info, admin_password):
         """The image onto 0100 (none when the guest boots from a volume),
         the config drive into the reader."""
         fileutils.ensure_tree(self._tmp_path)
-        drive = os.path.join(self._tmp_path, f'{instance.uuid}.iso')
+        drive = self._drive(instance)
         try:
             configdrive.build(instance, drive, injected_files, network_info,
                               admin_password)

@@ -246,6 +246,7 @@ class ZVMDriver(driver.ComputeDriver):
                 self._guests.forgotten(uid)
             return
         self._removal.instance_or_later(instance, uid, block_device_info)
+        self._builds.forget(instance)
 
     def cleanup(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, migrate_data=None, destroy_vifs=True,

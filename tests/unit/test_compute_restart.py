@@ -17,6 +17,7 @@ from unittest import mock
 
 from nova.compute import manager
 from nova import exception
+from nova import objects
 from nova.objects import service as service_obj
 from nova.virt import driver as nova_driver
 from nova.virt import node as nova_node
@@ -151,3 +152,30 @@ def test_resume_state_on_host_boot_as_nova_calls_it(make, zvm_names):
         driver.resume_state_on_host_boot('ctx', instance, 'nw', 'shares',
                                          'bdi')
     assert power_on.called or start.called
+
+
+def test_destroy_removes_the_config_drive_of_a_killed_spawn(sim, zvm_names):
+    """nova-compute killed while the connector deployed the image: the
+    config drive stays in image_tmp_path, and the instance goes to ERROR
+    at the restart.  Its delete removes the drive with the guest; the
+    drive of another instance (a spawn under way) stays."""
+    driver = zvm_driver()
+    instance = objects.Instance(
+        id=1, uuid='4b5e3a4c-8f26-4d4e-9c1a-3b2f1e0d9c8b', host=None,
+        task_state=None, vm_state='error',
+        system_metadata={'image_os_distro': 'rhel8.6'},
+        flavor=objects.Flavor(vcpus=1, memory_mb=1024))
+    driver._builds._define(instance, 'OS000001', [
+        {'size': '1g', 'is_boot_disk': True, 'disk_pool': 'ECKD:POOL1'}])
+    connector.COMPUTE_TMP.mkdir(parents=True, exist_ok=True)
+    drive = connector.COMPUTE_TMP / f'{instance.uuid}.iso'
+    other = connector.COMPUTE_TMP / 'e2a4f0c6-1b3d-4e5f-8a7b-9c0d1e2f3a4b.iso'
+    drive.write_bytes(b'config drive')
+    other.write_bytes(b'config drive')
+    try:
+        driver.destroy(None, instance, [])
+        assert not drive.exists()
+        assert other.exists()
+        assert 'OS000001' not in sim.model.guests
+    finally:
+        other.unlink(missing_ok=True)
