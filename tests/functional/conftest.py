@@ -21,7 +21,7 @@ def neutron_ends_with_the_functional_tests():
 
 @pytest.fixture(scope='package', autouse=True)
 def glance_ends_with_the_functional_tests():
-    """A process of its own (~160 MB), of no use to the tests after
+    """A process of its own (~150 MiB), of no use to the tests after
     these."""
     yield
     glance.stop()

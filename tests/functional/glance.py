@@ -12,7 +12,7 @@ in-memory GlanceFixture, and its glance attribute (where the harness kept
 that fixture) is the Glance fixture below: images made through Glance's
 API, as a user makes them, and read back as Glance shows them.  The
 images a test made, Nova's snapshots with them, go when it ends.
-Cost: ~2.5 s at the first use (with db_sync), ~160 MB RSS.
+Cost: ~3 s at the first use (with db_sync), ~150 MiB resident.
 """
 
 import atexit
