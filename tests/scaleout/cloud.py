@@ -11,6 +11,8 @@ Every test may leave servers; none may leave an orphan: orphans() lists
 what the hypervisors hold for OpenStack that no Nova server owns.
 """
 
+import contextlib
+import datetime
 import time
 
 import requests
@@ -24,6 +26,32 @@ from nova_ibmz.sandbox import seed
 DPM_HOSTS = ('dpm-subset-1', 'dpm-subset-2')
 ZVM_HOSTS = ('zvm-1', 'zvm-2')
 WAIT_SECONDS = 180
+
+
+def until(check, what, timeout=WAIT_SECONDS, interval=0.5):
+    """Call check() until it returns something true: that.
+    AssertionError naming what, and check's last answer, after timeout
+    seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = check()
+        if answer:
+            return answer
+        if time.monotonic() > deadline:
+            raise AssertionError(f'not {what} after {timeout} s: {answer!r}')
+        time.sleep(interval)
+
+
+def utcnow():
+    """Now in UTC, to the second below, as Nova and Neutron write their
+    report times."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(
+        tzinfo=None, microsecond=0)
+
+
+def _time(text):
+    return datetime.datetime.fromisoformat(text.replace('Z', '')).replace(
+        tzinfo=None)
 
 
 class Cloud:
@@ -102,6 +130,31 @@ class Cloud:
         for server_id in server_ids:
             self.wait(server_id, 'DELETED')
 
+    def compute_reported(self, host, since):
+        """Whether host's nova-compute is up and has reported after since
+        (utcnow())."""
+        service, = self.api('GET', f'/os-services?binary=nova-compute&'
+                            f'host={host}')['services']
+        return (service['state'] == 'up' and
+                _time(service['updated_at']) > since)
+
+    def agent_reported(self, host, since):
+        """Whether host's network agent is alive and has reported after
+        since (utcnow())."""
+        agent, = self.neutron(f'/agents?host={host}')['agents']
+        return agent['alive'] and _time(agent['heartbeat_timestamp']) > since
+
+    @contextlib.contextmanager
+    def down(self, service):
+        """kill -9 of a service (a name of ScaleOut.services) for the with
+        block, and the same command line started again at its end, whatever
+        happens in it."""
+        self.sandbox.kill(service)
+        try:
+            yield
+        finally:
+            self.sandbox.restart(service)
+
     def servers(self):
         """{id: server} of every server Nova has (any state)."""
         return {s['id']: s for s in self.api(
@@ -109,35 +162,67 @@ class Cloud:
 
     # -- the hypervisors, through their own clients -----------------------
 
-    def partitions(self):
-        """{name: properties} of every partition of the CPC, through
-        zhmcclient on the HMC simulator."""
+    @contextlib.contextmanager
+    def cpc(self):
+        """The sandbox's CPC, through zhmcclient on the HMC simulator."""
         sims = self.sandbox.sims
         session = zhmcclient.Session(
             '127.0.0.1', sims.dpm.userid, sims.dpm.password,
             port=sims.hmc.port, verify_cert=str(sims.hmc.certs.ca_file))
         try:
-            cpc = zhmcclient.Client(session).cpcs.find(
+            yield zhmcclient.Client(session).cpcs.find(
                 **{'object-id': sims.dpm.cpc_object_id})
-            return {p.name: dict(p.properties)
-                    for p in cpc.partitions.list(full_properties=True)}
         finally:
             session.logoff()
+
+    def partitions(self):
+        """{name: properties} of every partition of the CPC."""
+        with self.cpc() as cpc:
+            return {p.name: dict(p.properties)
+                    for p in cpc.partitions.list(full_properties=True)}
+
+    def zvm(self, host, method, path, body=None):
+        """One request to the Cloud Connector of a z/VM host's member, with
+        a token: the output of its answer's envelope."""
+        url = self.sandbox.sims.connectors[
+            self.sandbox.sims.zvm_hosts.index(host)].url
+        answer = requests.request(
+            method, f'{url}{path}', json=body, timeout=60,
+            headers={'X-Auth-Token': self._zvm_token(url)})
+        answer.raise_for_status()
+        return answer.json()['output'] if answer.content else None
+
+    def fault(self, simulator, rule=None):
+        """The fault rules of a simulator ('hmc' or 'zvm', the SSI cluster
+        of every member), after adding rule, if given (see
+        doc/hmc-simulator.md, doc/zvm-simulator.md)."""
+        sims = self.sandbox.sims
+        url, verify = ((sims.hmc.url, str(sims.hmc.certs.ca_file))
+                       if simulator == 'hmc'
+                       else (sims.connectors[0].url, True))
+        answer = requests.request('POST' if rule else 'GET',
+                                  f'{url}/_sim/faults', json=rule,
+                                  verify=verify, timeout=60)
+        answer.raise_for_status()
+        return answer.json()['faults']
+
+    def clear_faults(self):
+        """No fault rule left on either simulator."""
+        sims = self.sandbox.sims
+        requests.delete(f'{sims.hmc.url}/_sim/faults', timeout=60,
+                        verify=str(sims.hmc.certs.ca_file)).raise_for_status()
+        requests.delete(f'{sims.connectors[0].url}/_sim/faults',
+                        timeout=60).raise_for_status()
 
     def guests(self):
         """{userid: instance uuid of its OpenStack mark, or None} of every
         guest of each SSI member, through its Cloud Connector's REST
         API."""
         found = {}
-        for connector in self.sandbox.sims.connectors:
-            headers = {'X-Auth-Token': self._zvm_token(connector.url)}
-            for uid in requests.get(f'{connector.url}/guests',
-                                    headers=headers,
-                                    timeout=60).json()['output']:
-                found[uid] = zvm_naming.marked_uuid(requests.get(
-                    f'{connector.url}/guests/{uid}/user_direct',
-                    headers=headers, timeout=60).json()['output'][
-                        'user_direct'])
+        for host in self.sandbox.sims.zvm_hosts:
+            for uid in self.zvm(host, 'GET', '/guests'):
+                found[uid] = zvm_naming.marked_uuid(self.zvm(
+                    host, 'GET', f'/guests/{uid}/user_direct')['user_direct'])
         return found
 
     def _zvm_token(self, url):
