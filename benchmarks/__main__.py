@@ -19,6 +19,7 @@ from benchmarks import operations  # noqa: E402
 from benchmarks import report  # noqa: E402
 from benchmarks import rig  # noqa: E402
 from benchmarks import scale  # noqa: E402
+from nova_ibmz.sandbox import backing  # noqa: E402
 
 RESULTS = pathlib.Path(__file__).parent / 'results'
 REPO = pathlib.Path(__file__).resolve().parents[1]
@@ -61,6 +62,23 @@ def agent_benchmark(name, out, quick):
         (['--quick'] if quick else []), cwd=REPO).returncode
 
 
+def scaleout_benchmark(out, quick):
+    """Run `python -m benchmarks.scaleout` (40 servers across 4 hosts of
+    the scale-out sandbox, ~4 min), which writes out/scaleout.md: its exit
+    code.  None, not run, where rabbitmq-server or mariadb-server is not
+    installed."""
+    try:
+        for name in ('rabbitmq-server', 'mariadbd'):
+            backing.program(name)
+    except backing.Missing as missing:
+        print(f'    not run: {missing}', flush=True)
+        return None
+    return subprocess.run(
+        [sys.executable, '-m', 'benchmarks.scaleout',
+         '--out', str(out / 'scaleout.md')] +
+        (['--servers', '4'] if quick else []), cwd=REPO).returncode
+
+
 def main(argv=None):
     args = parse(sys.argv[1:] if argv is None else argv)
     latency = rig.Latency(args.hmc_ms, args.start_s, args.stop_s,
@@ -94,6 +112,10 @@ def main(argv=None):
         codes[name] = agent_benchmark(name, args.out.absolute(), args.quick)
     report.add_agents(args.out, AGENTS, codes)
     print(f'agents: {args.out / "latest.md"}, section 5')
+    print('... scale-out sandbox', flush=True)
+    codes['scaleout'] = scaleout_benchmark(args.out.absolute(), args.quick)
+    report.add_scaleout(args.out, codes['scaleout'])
+    print(f'scale-out: {args.out / "scaleout.md"}')
     # A benchmark that broke fails the run; one not run does not.
     return int(any(codes.values()))
 

@@ -267,3 +267,19 @@ def add_agents(out_dir, agents, codes):
             f'failed (exit code {code}), see the output of the run'))
     with open(out_dir / 'latest.md', 'a') as f:
         f.write('\n'.join(lines) + '\n')
+
+
+def add_scaleout(out_dir, code):
+    """The end of latest.md: the scale-out sandbox's burst of boots, which
+    its own process writes (benchmarks/scaleout.py), linked, or why it is
+    missing (its exit code, None if not run)."""
+    line = ('[scaleout.md](scaleout.md)' if code == 0 else
+            'not run: rabbitmq-server or mariadb-server is not installed'
+            if code is None else
+            f'failed (exit code {code}): see [scaleout.md](scaleout.md)')
+    with open(out_dir / 'latest.md', 'a') as f:
+        f.write('\n## 6. The scale-out sandbox\n\n'
+                'Cold start, then servers booted at once across its hosts '
+                '(every service a process of its own over RabbitMQ and '
+                'MariaDB): boot and delete times, per-process RSS and CPU: '
+                f'{line}\n')
