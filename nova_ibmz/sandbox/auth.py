@@ -31,6 +31,8 @@ def write_paste_config(source, path, project_id):
     paste = configparser.ConfigParser(interpolation=None)
     paste.optionxform = str
     paste.read(source)
+    if FILTER not in paste:
+        raise RuntimeError(f'{source} has no [{FILTER}] to replace')
     paste[FILTER] = {'paste.filter_factory': f'{__name__}:filter_factory',
                      'project_id': project_id}
     with open(path, 'w') as f:

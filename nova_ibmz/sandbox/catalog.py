@@ -1,18 +1,17 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""The read side of the sandbox's Cinder over HTTP, Keystone's tokens and
-catalog (identity.py), Glance, Neutron and Placement, and the count of
-the drivers' requests: enough for the stock `openstack` client and
-openstacksdk to find volumes by name, to use Glance and Neutron and to
-show resource providers.
+"""The sandbox's front door on its one port: Keystone's tokens and
+catalog (identity.py), and each service under the path the catalog
+names, enough for the stock `openstack` client and openstacksdk.
 
-Cinder's stand-in lives in Nova's process (services.py), so its answers
-are read straight from it: a list and a show of volumes, in the shape and
-under the paths the real Cinder uses.  Anything else gets 404; changes go
-through Nova's API, as a server's volumes do.  Glance and Neutron
-(processes of their own) and Placement (which Nova's compute services use
-too) are the real ones: their requests are passed on whole.
+Gateway passes every request on whole to its service's process, as the
+scale-out mode runs them all.  Catalog, the one-process mode's, hands
+Nova's API to Nova's WSGI app in this process and answers the read side
+of Cinder's in-process stand-in (services.py) itself: a list and a show
+of volumes, in the shape and under the paths the real Cinder uses;
+changes go through Nova's API, as a server's volumes do.  Glance, Neutron
+and Placement are the real ones in both modes.
 """
 
 import http
@@ -39,13 +38,53 @@ ANSWER_HEADERS = ('Content-Type', 'OpenStack-API-Version', 'Vary',
                   'Content-MD5')
 
 
-class Catalog:
-    """A WSGI app answering under /identity and /volume from cloud's
-    stand-ins, under /image, /network and /placement from its Glance,
-    Neutron and placement, at REQUESTS from its traffic count, and passing
-    every other path to app (Nova)."""
+class Gateway:
+    """The sandbox's front door, a WSGI app: Keystone's stand-in under
+    /identity, and every other request passed on whole to its service
+    (urls: {'placement', 'neutron', 'glance', 'cinder', 'nova': URL}):
+    /placement as the admin (placement_token), /network, /image, /volume,
+    and Nova's API at the root.  The scale-out mode serves it as it is;
+    the one-process mode serves Catalog."""
+
+    def __init__(self, urls, project_id, placement_token='admin'):
+        self.urls = urls
+        self.project_id = project_id
+        self.prefixes = {
+            'placement': (urls['placement'],
+                          {'X-Auth-Token': placement_token}),
+            'network': (urls['neutron'], None),
+            'volume': (urls.get('cinder'), None),
+        }
+
+    def __call__(self, environ, start_response):
+        path = environ.get('PATH_INFO', '').rstrip('/') or '/'
+        service = path.split('/')[1]
+        if service == 'identity':
+            return identity_answer(environ, start_response, self.project_id)
+        if service == 'image':
+            return _forward(environ, start_response, self.urls['glance'],
+                            _forwarded_as(environ, '/image'))
+        if service in self.prefixes:
+            url, headers = self.prefixes[service]
+            return _forward(environ, start_response, url, headers)
+        return self.nova(environ, start_response)
+
+    def nova(self, environ, start_response):
+        return _forward(environ, start_response, self.urls['nova'],
+                        strip=False)
+
+
+class Catalog(Gateway):
+    """The one-process sandbox's front door: Gateway on cloud's Glance,
+    Neutron and placement, with Nova's API (app) and Cinder's stand-in in
+    this process (its read side under /volume), and the drivers' request
+    count at REQUESTS."""
 
     def __init__(self, cloud, app):
+        super().__init__({'placement': cloud.placement.fixture.endpoint,
+                          'neutron': cloud.neutron.url,
+                          'glance': cloud.glance.url}, cloud.project_id,
+                         placement_token=cloud.placement.fixture.token)
         self.cloud = cloud
         self.app = app
         self.routes = [
@@ -56,57 +95,33 @@ class Catalog:
 
     def __call__(self, environ, start_response):
         path = environ.get('PATH_INFO', '').rstrip('/') or '/'
-        method = environ['REQUEST_METHOD']
-        service = path.split('/')[1]
         if path == REQUESTS:
             return _reply(start_response, 200, self.cloud.traffic.counts())
-        if service == 'placement':
-            fixture = self.cloud.placement.fixture
-            return _forward(environ, start_response, fixture.endpoint,
-                            # as the admin
-                            {'X-Auth-Token': fixture.token})
-        if service == 'network':
-            return _forward(environ, start_response, self.cloud.neutron.url)
-        if service == 'image':
-            # Glance's version documents and locations name the address
-            # the client asked, under /image (its http_proxy_to_wsgi
-            # filter reads these).
-            return _forward(environ, start_response, self.cloud.glance.url, {
-                'X-Forwarded-Host': environ['HTTP_HOST'],
-                'X-Forwarded-Proto': environ['wsgi.url_scheme'],
-                'X-Forwarded-Prefix': '/image'})
-        if service not in VERSIONS:
-            return self.app(environ, start_response)
-        base = _base_url(environ)
-        query = dict(parse.parse_qsl(environ.get('QUERY_STRING', '')))
-        if (method, path) == ('POST', TOKENS):
-            return self._token(environ, start_response, base)
-        if method != 'GET':
+        if path.split('/')[1] == 'volume':
+            return self._cinder(environ, start_response, path)
+        return super().__call__(environ, start_response)
+
+    def nova(self, environ, start_response):
+        return self.app(environ, start_response)
+
+    def _cinder(self, environ, start_response, path):
+        """The read side of the stand-in: version documents, volume list
+        and show."""
+        if environ['REQUEST_METHOD'] != 'GET':
             return _reply(start_response, 405, {'error': 'read only'})
-        if path == f'/{service}':
-            return _reply(start_response, 200, _versions(service, base))
-        if path == f'/{service}/{VERSIONS[service][1]}':
+        base = _base_url(environ)
+        if path == '/volume':
+            return _reply(start_response, 200, _versions('volume', base))
+        if path == '/volume/' + VERSIONS['volume'][1]:
             return _reply(start_response, 200,
-                          {'version': _version(service, base)})
+                          {'version': _version('volume', base)})
+        query = dict(parse.parse_qsl(environ.get('QUERY_STRING', '')))
         for pattern, answer in self.routes:
             match = re.fullmatch(pattern, path)
             if match:
                 status, body = answer(query, *match.groups())
                 return _reply(start_response, status, body)
         return _reply(start_response, 404, {'error': f'no {path}'})
-
-    # -- Keystone ------------------------------------------------------
-
-    def _token(self, environ, start_response, base):
-        try:
-            request = json.loads(_body(environ) or b'{}')
-        except ValueError as e:
-            return _reply(start_response, 400, {'error': {
-                'code': 400, 'message': f'the body is not JSON: {e}'}})
-        token_id, body = identity.issue(base, self.cloud.project_id,
-                                        request)
-        return _reply(start_response, 201, body,
-                      [('X-Subject-Token', token_id)])
 
     # -- Cinder ----------------------------------------------------------
 
@@ -140,12 +155,14 @@ class Catalog:
             'links': []}
 
 
-def _forward(environ, start_response, service_url, headers=None):
+def _forward(environ, start_response, service_url, headers=None,
+             strip=True):
     """The request, sent on to the real service at service_url (its path
-    without the sandbox's prefix: /placement, /network, /image), and its
-    answer."""
-    prefix = '/' + environ.get('PATH_INFO', '').split('/')[1]
-    url = service_url + environ.get('PATH_INFO', '').removeprefix(prefix)
+    without the sandbox's prefix: /placement, /network, /image; the whole
+    path if not strip), and its answer."""
+    path = environ.get('PATH_INFO', '')
+    prefix = '/' + path.split('/')[1] if strip else ''
+    url = service_url + path.removeprefix(prefix)
     if environ.get('QUERY_STRING'):
         url += f'?{environ["QUERY_STRING"]}'
     sent = {name: environ[key] for name, key in (
@@ -209,3 +226,35 @@ def _reply(start_response, status, body, headers=()):
         ('Content-Type', 'application/json'),
         ('Content-Length', str(len(data))), *headers])
     return [data]
+
+
+def identity_answer(environ, start_response, project_id):
+    """Keystone's stand-in (identity.py) under /identity: its version
+    documents, and a token of the admin of project_id for any
+    authentication request."""
+    path = environ.get('PATH_INFO', '').rstrip('/')
+    base = _base_url(environ)
+    if (environ['REQUEST_METHOD'], path) == ('POST', TOKENS):
+        try:
+            request = json.loads(_body(environ) or b'{}')
+        except ValueError as e:
+            return _reply(start_response, 400, {'error': {
+                'code': 400, 'message': f'the body is not JSON: {e}'}})
+        token_id, body = identity.issue(base, project_id, request)
+        return _reply(start_response, 201, body,
+                      [('X-Subject-Token', token_id)])
+    if path == '/identity':
+        return _reply(start_response, 200, _versions('identity', base))
+    if path == '/identity/' + VERSIONS['identity'][1]:
+        return _reply(start_response, 200,
+                      {'version': _version('identity', base)})
+    return _reply(start_response, 404, {'error': f'no {path}'})
+
+
+def _forwarded_as(environ, prefix):
+    """Headers that make a service behind the sandbox name the address
+    the client asked, under prefix, in its version documents and
+    locations (its http_proxy_to_wsgi filter reads them)."""
+    return {'X-Forwarded-Host': environ['HTTP_HOST'],
+            'X-Forwarded-Proto': environ['wsgi.url_scheme'],
+            'X-Forwarded-Prefix': prefix}

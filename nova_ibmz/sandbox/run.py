@@ -19,6 +19,7 @@ import yaml
 
 from nova_ibmz.sandbox import catalog
 from nova_ibmz.sandbox import identity
+from nova_ibmz.sandbox import processes
 from nova_ibmz.sandbox import seed
 from nova_ibmz.sandbox import simulators
 
@@ -82,9 +83,13 @@ def run(api, state_dir, demo=False):
         base = f'http://127.0.0.1:{api.server_port}'
         clouds = write_clouds_yaml(state_dir, base)
         write_endpoints(state_dir, base, clouds, sims)
-        _say(f'nova-ibmz sandbox ready in {time.monotonic() - started:.1f} s',
+        _say(f'nova-ibmz sandbox ready in {time.monotonic() - started:.1f} s '
+             '(one-process mode: Nova\'s services in this process, '
+             'neutron-server and Glance in their own)',
              f'Nova API: {base}/v2.1',
-             f'Log: {log_file}',
+             f'Logs: Nova: {log_file}',
+             f'      Neutron and its agents: {nova.neutron.log_file}',
+             f'      Glance: {nova.glance.log_file}',
              'Each compute host\'s nova.conf:',
              *(f'  {host}: {path}' for host, path in configs.items()),
              f'Nova\'s resource audit and power-state sync run every '
@@ -115,6 +120,60 @@ def run(api, state_dir, demo=False):
     return code
 
 
+def run_scaleout(api, state_dir, **options):
+    """Serve the scale-out sandbox (scaleout.ScaleOut(state_dir, **options))
+    on api until SIGINT or SIGTERM; returns the exit code.  This process
+    runs the simulators and the front door (Keystone's stand-in and the
+    catalog's paths); every OpenStack service is a process it started and
+    stops.  A broker or database that does not answer is an error in one
+    line, exit code 1."""
+    from nova_ibmz.sandbox import backing
+    from nova_ibmz.sandbox import scaleout
+
+    started = time.monotonic()
+    sandbox = scaleout.ScaleOut(state_dir, **options)
+    serving = None
+    code = 0
+    _say('nova-ibmz sandbox, scale-out mode: every service a process of '
+         f'its own; logs in {sandbox.logs}')
+    try:
+        sandbox.start()
+        api.set_app(catalog.Gateway(sandbox.urls, scaleout.PROJECT_ID))
+        serving = threading.Thread(target=api.serve_forever, daemon=True,
+                                   name='nova-ibmz-sandbox-api')
+        serving.start()
+        base = f'http://127.0.0.1:{api.server_port}'
+        clouds = write_clouds_yaml(state_dir, base)
+        write_endpoints(state_dir, base, clouds, sandbox.sims,
+                        services=sandbox.urls)
+        _say(f'nova-ibmz sandbox (scale-out) ready in '
+             f'{time.monotonic() - started:.1f} s',
+             f'Nova API: {base}/v2.1',
+             f'RabbitMQ: {backing.without_password(sandbox.transport_url)}',
+             f'MariaDB: {backing.without_password(sandbox.database_url)}',
+             'Each service, its process and its log:',
+             *(f'  {name} (pid {process.pid}): {process.log_file}'
+               for name, process in sandbox.processes().items()),
+             *usage(clouds), 'Ctrl-C stops every process.')
+        while True:
+            signal.pause()
+    except KeyboardInterrupt:       # Ctrl-C, or SIGTERM (see cli.main)
+        pass
+    except (backing.Missing, processes.ServiceError) as error:
+        _say(f'nova-ibmz sandbox: {error}')
+        code = 1
+    except Exception:
+        traceback.print_exc(file=sys.__stderr__)
+        code = 1
+    finally:
+        if serving is not None:
+            api.shutdown()
+        api.server_close()
+        sandbox.stop()
+        _say('nova-ibmz sandbox stopped: every process it started ended')
+    return code
+
+
 def write_clouds_yaml(state_dir, base):
     """clouds.yaml with the cloud CLOUD: the sandbox's identity endpoint,
     which gives any user a token and the catalog of the services (the
@@ -135,14 +194,18 @@ def write_clouds_yaml(state_dir, base):
     return path
 
 
-def write_endpoints(state_dir, base, clouds_yaml, sims):
+def write_endpoints(state_dir, base, clouds_yaml, sims, services=None):
     """sandbox.json: the cloud's address, where each simulator's request
-    log is, and where the drivers' requests are counted by cause, for the
-    demo and for scripts."""
-    (state_dir / 'sandbox.json').write_text(json.dumps({
-        'cloud': CLOUD, 'clouds_yaml': str(clouds_yaml),
-        'api': base, 'request_logs': sims.request_logs(),
-        'requests': f'{base}{catalog.REQUESTS}'}, indent=2))
+    log is, and where the drivers' requests are counted by cause (one
+    process) or each service's own address (scale-out), for the demo and
+    for scripts."""
+    found = {'cloud': CLOUD, 'clouds_yaml': str(clouds_yaml), 'api': base,
+             'request_logs': sims.request_logs()}
+    if services is None:
+        found['requests'] = f'{base}{catalog.REQUESTS}'
+    else:
+        found['services'] = services
+    (state_dir / 'sandbox.json').write_text(json.dumps(found, indent=2))
 
 
 def usage(clouds):

@@ -19,8 +19,10 @@ def refused(*args, cwd=None):
     assert result.returncode == 2, result
     assert result.stdout == ''
     assert 'Traceback' not in result.stderr
-    usage, error = result.stderr.splitlines()
-    assert usage.startswith('usage: nova-ibmz sandbox ')
+    # argparse wraps the usage over several lines; the error is the last.
+    *usage, error = result.stderr.splitlines()
+    assert usage[0].startswith('usage: nova-ibmz sandbox ')
+    assert all(line.startswith(' ') for line in usage[1:]), usage
     assert error.startswith('nova-ibmz sandbox: error: ')
     return error.removeprefix('nova-ibmz sandbox: error: ')
 
@@ -50,3 +52,21 @@ def test_a_state_dir_that_is_a_file_is_a_usage_error(tmp_path):
     error = refused('--port', '0', '--state-dir', str(tmp_path / 'state'))
     assert error == (f'--state-dir: cannot write to {tmp_path}/state: '
                      'File exists')
+
+
+def test_host_counts_need_the_scale_out_mode(tmp_path):
+    assert refused('--dpm-hosts', '2', '--state-dir', str(tmp_path)) == (
+        '--dpm-hosts and --zvm-hosts need --scale-out')
+
+
+def test_the_demo_needs_the_one_process_mode(tmp_path):
+    assert refused('--scale-out', '--demo', '--state-dir',
+                   str(tmp_path)) == (
+        '--demo runs in the one-process mode only')
+
+
+def test_more_z_vm_hosts_than_an_ssi_cluster_has_is_a_usage_error(tmp_path):
+    error = refused('--scale-out', '--zvm-hosts', '5', '--state-dir',
+                    str(tmp_path))
+    assert error == ("argument --zvm-hosts: '5' is not a whole number "
+                     'from 1 to 4')

@@ -93,6 +93,8 @@ def app(neutron, cinder):
     cinder.add_volume(seed.BOOT_VOLUME, 10, seed.BOOT_VOLUME_METADATA)
     cloud = types.SimpleNamespace(
         glance=neutron, neutron=neutron, cinder=cinder, project_id=PROJECT_ID,
+        placement=types.SimpleNamespace(fixture=types.SimpleNamespace(
+            endpoint=neutron.url, token='admin')),
         traffic=types.SimpleNamespace(counts=lambda: COUNTS))
     return catalog.Catalog(cloud, nova_app)
 
