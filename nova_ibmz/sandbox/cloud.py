@@ -39,11 +39,6 @@ from nova_ibmz.sandbox import seed
 from nova_ibmz.sandbox import services
 from nova_ibmz.sandbox import simulators
 from nova_ibmz.sandbox import traffic
-from nova_ibmz.sim.zvm import images as zvm_images
-
-# The root file system of the image, as a z/VM disk dump (3338 cylinders:
-# a 3390-3) behind the header the connector's creatediskimage writes.
-IMAGE_DATA = zvm_images.header(3338) + b'rhel 8.6 s390x root\n' * 64
 LOG_FORMAT = '%(asctime)s %(levelname)s [%(name)s] %(message)s'
 
 
@@ -157,9 +152,7 @@ class Cloud(integrated_helpers._IntegratedTestBase):
                                seed.BOOT_VOLUME_METADATA)
         for name in seed.DATA_VOLUMES:
             self.cinder.add_volume(name, 1)
-        glance.upload_image(self.glance.url, seed.IMAGE_NAME, IMAGE_DATA, {
-            'os_distro': seed.OS_DISTRO, 'architecture': 's390x',
-            'hypervisor_type': 'zvm'}, image_id=seed.IMAGE_ID)
+        glance.seed_image(self.glance.url)
 
     def _setup_services(self):
         # The services start after the base's stand-ins are made: ours

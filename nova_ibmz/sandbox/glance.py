@@ -28,15 +28,16 @@ load), ~3 s on a new one (db_sync); ~150 MiB resident for gunicorn's
 master and its one worker.
 """
 
-import configparser
 import pathlib
 import subprocess
 import sys
-import sysconfig
 
 import requests
 
+from nova_ibmz.sandbox import auth
+from nova_ibmz.sandbox import deployment
 from nova_ibmz.sandbox import processes
+from nova_ibmz.sandbox import seed
 
 START_SECONDS = 120
 # One worker with a few threads: one process's memory, and enough for
@@ -55,13 +56,6 @@ DATABASE = 'glance.sqlite'
 STORE = 'local'
 
 
-def installed_paste_config():
-    """The glance-api-paste.ini the glance package installs (under the
-    venv's etc/glance/, its data files' root)."""
-    return pathlib.Path(sysconfig.get_paths()['data'], 'etc', 'glance',
-                        'glance-api-paste.ini')
-
-
 def write_config(state_dir, project_id, debug=False):
     """glance-api.conf and glance-api-paste.ini in state_dir (made if
     needed), for every caller as the admin of project_id: the directory,
@@ -69,7 +63,7 @@ def write_config(state_dir, project_id, debug=False):
     state_dir = pathlib.Path(state_dir).absolute()
     for sub in ('images', 'staging', 'tasks', 'lock'):
         (state_dir / sub).mkdir(parents=True, exist_ok=True)
-    conf = _parser()
+    conf = {}
     conf['DEFAULT'] = {'debug': str(bool(debug)).lower(),
                        'enabled_backends': f'{STORE}:file'}
     conf['database'] = {
@@ -91,32 +85,14 @@ def write_config(state_dir, project_id, debug=False):
     # sandbox's /image prefix (catalog.py forwards the headers that say
     # so), not Glance's own port.
     conf['oslo_middleware'] = {'enable_proxy_headers_parsing': 'true'}
-    _write(conf, state_dir / 'glance-api.conf')
-
-    paste = _parser()
-    paste.read(installed_paste_config())
-    if 'filter:authtoken' not in paste:
-        raise RuntimeError(f'{installed_paste_config()} has no '
-                           '[filter:authtoken] to replace')
-    paste['filter:authtoken'] = {
-        'paste.filter_factory': 'nova_ibmz.sandbox.auth:filter_factory',
-        'project_id': project_id}
-    _write(paste, state_dir / 'glance-api-paste.ini')
+    deployment.write(state_dir / 'glance-api.conf', conf)
+    auth.write_paste_config(
+        deployment.data_file('etc', 'glance', 'glance-api-paste.ini'),
+        state_dir / 'glance-api-paste.ini', project_id)
     # No properties beyond Glance's own: without the file Glance says so
     # in a warning at every image request.
     (state_dir / 'schema-image.json').write_text('{}\n')
     return state_dir
-
-
-def _parser():
-    conf = configparser.ConfigParser(interpolation=None)
-    conf.optionxform = str      # paste's and oslo's names keep their case
-    return conf
-
-
-def _write(conf, path):
-    with open(path, 'w') as f:
-        conf.write(f)
 
 
 class Glance:
@@ -227,3 +203,10 @@ def upload_image(url, name, data, properties=None, image_id=None,
     request(url, 'PUT', f'/v2/images/{image["id"]}/file', data=data,
             headers={'Content-Type': 'application/octet-stream'})
     return request(url, 'GET', f'/v2/images/{image["id"]}').json()
+
+
+def seed_image(url):
+    """The sandbox's z/VM image (seed.py) in the Glance at url, under the
+    same id at every start (both modes)."""
+    return upload_image(url, seed.IMAGE_NAME, seed.IMAGE_DATA,
+                        seed.IMAGE_PROPERTIES, image_id=seed.IMAGE_ID)

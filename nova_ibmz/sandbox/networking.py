@@ -116,6 +116,7 @@ class RealNeutron(launcher.NeutronAPI, fixtures.Fixture):
             nova_url=self.nova_url,
             agents=list(self.agent_configs.values()))
         server = launcher.NeutronServer(config)
+        self.log_file = launcher.log_file(config)
         self.url = server.start()
         self.addCleanup(server.stop)
         nova_on(self.test, self.url)

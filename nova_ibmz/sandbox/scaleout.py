@@ -246,9 +246,7 @@ class ScaleOut:
                 api.request('DELETE', f'/ports/{port["id"]}')
         for net in seed.NETWORKS:
             api.provider_network(net, PROJECT_ID)
-        glance.upload_image(self.urls['glance'], seed.IMAGE_NAME,
-                            seed.IMAGE_DATA, seed.IMAGE_PROPERTIES,
-                            image_id=seed.IMAGE_ID)
+        glance.seed_image(self.urls['glance'])
 
     # -- restart and stop ------------------------------------------------
 
