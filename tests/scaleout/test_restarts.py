@@ -182,8 +182,10 @@ def test_compute_killed_during_spawn(restarts, host):
     assert not _on_hypervisor(cloud, server_id, host)
     assert not drive.exists()
     _next_boot_works(cloud, host)
-    _report(f'spawn ({host})', 'start job' if _dpm(host) else 'deploy',
-            'ERROR, deleted on request', orphans, seconds)
+    _report(f'spawn ({host})', 'spawning: the partition\'s start request '
+            '(HBAs and NICs made)' if _dpm(host) else 'spawning: the deploy '
+            'request (guest defined)', 'ERROR; deleted on request', orphans,
+            seconds)
 
 
 def test_compute_killed_during_resize(restarts):
@@ -218,8 +220,9 @@ def test_compute_killed_during_resize(restarts):
 
     _next_boot_works(cloud, ZVM_HOST)
     cloud.delete(server_id)
-    _report('resize (z/VM)', 'resize_migrating: the source\'s first '
-            'request', 'ACTIVE, old flavor', orphans, seconds)
+    _report(f'resize ({ZVM_HOST})', 'resize_migrating: the source\'s '
+            'check of the guest', 'ACTIVE, old flavor, running', orphans,
+            seconds)
 
 
 @pytest.mark.parametrize('host', [DPM_HOST, ZVM_HOST])
@@ -251,8 +254,9 @@ def test_compute_killed_during_delete(restarts, host):
     assert orphans == []
     assert not _on_hypervisor(cloud, server_id, host)
     _next_boot_works(cloud, host)
-    _report(f'delete ({host})', 'stop job' if _dpm(host) else
-            'FCP release', 'deleted by init_host', orphans, seconds)
+    _report(f'delete ({host})', 'deleting: the partition\'s stop request'
+            if _dpm(host) else 'deleting: the FCP release before the guest\'s '
+            'DELETE', 'deleted by init_host', orphans, seconds)
 
 
 # -- a network agent killed ----------------------------------------------
@@ -296,8 +300,9 @@ def test_agent_killed_during_a_boot(restarts, host):
     cloud.delete(kept, waiting)
     orphans = cloud.orphans()
     assert orphans == []
-    _report(f'{kind.upper()} agent ({host})', 'a boot waiting for its port',
-            'both ACTIVE', orphans, seconds)
+    _report(f'{kind.upper()} agent ({host})', 'a boot waiting for '
+            'network-vif-plugged', 'running server and boot ACTIVE',
+            orphans, seconds)
 
 
 # -- RabbitMQ restarted ----------------------------------------------------
@@ -324,4 +329,5 @@ def test_rabbitmq_restarted_while_idle(restarts, sandbox):
     cloud.delete(*servers)
     orphans = cloud.orphans()
     assert orphans == []
-    _report('RabbitMQ', 'idle', 'every service up', orphans, seconds)
+    _report('RabbitMQ restarted', 'idle', 'every compute and agent '
+            'reporting', orphans, seconds)
