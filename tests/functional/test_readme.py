@@ -36,18 +36,19 @@ VENV = pathlib.Path(sys.prefix)
 MAKE = ('make', '-o', '.venv/.installed-stamp')
 CLI = 'openstack --os-cloud ibmz-sandbox '
 DPM_PROVIDER = '1957e729-0a2e-5402-9e7d-ea86696edbdd'
-# The image the README's lines upload, from the seeded one's saved data.
-SAVED = '.sandbox/rhel-s390x.img'
+# The image the README's lines upload, from the seeded one's saved data
+# (in the directory the lines run in).
+SAVED = 'rhel-s390x.img'
 UPLOADED = 'my-rhel'
 DEMO_STEPS = 17
 
 
-def example_block():
-    """The lines of the README's example block: the fenced block of 'The
-    sandbox' section that sets OS_CLIENT_CONFIG_FILE."""
+def example_block(section='The sandbox'):
+    """The lines of a README section's example block: the fenced block
+    that sets OS_CLIENT_CONFIG_FILE."""
     readme = (ROOT / 'README.md').read_text()
-    section = readme.split('\n## The sandbox\n', 1)[1].split('\n## ', 1)[0]
-    blocks = re.findall(r'^ *```\n(.*?)^ *```$', section, re.M | re.S)
+    text = readme.split(f'\n## {section}\n', 1)[1].split('\n## ', 1)[0]
+    blocks = re.findall(r'^ *```\n(.*?)^ *```$', text, re.M | re.S)
     [block] = [b for b in blocks if 'OS_CLIENT_CONFIG_FILE' in b]
     return [line.strip() for line in block.splitlines() if line.strip()]
 
@@ -86,6 +87,7 @@ class Readme:
 
     def __init__(self, state_dir):
         self.state_dir = state_dir
+        self.saved_file = state_dir.parent / SAVED
         self.hosts = {}         # server name: host, as last checked
         self.ids = {}
         self.checks = {
@@ -167,7 +169,7 @@ class Readme:
 
     def saved(self, output):
         """The file holds the image's data: Glance's checksum of it."""
-        data = (self.state_dir / 'rhel-s390x.img').read_bytes()
+        data = self.saved_file.read_bytes()
         image = self.openstack('image', 'show', '-f', 'json',
                                seed.IMAGE_NAME)
         assert (len(data), hashlib.md5(data).hexdigest()) == (
@@ -177,7 +179,7 @@ class Readme:
         """The image made from the saved file: active, the file's data,
         the properties the z/VM driver and the scheduler read."""
         shown = fields(output)
-        data = (self.state_dir / 'rhel-s390x.img').read_bytes()
+        data = self.saved_file.read_bytes()
         assert (shown['name'], shown['status'], shown['disk_format'],
                 shown['size'], shown['checksum']) == (
             UPLOADED, 'active', 'raw', str(len(data)),
@@ -295,23 +297,44 @@ def fields(table):
     return {row[0]: row[1] for row in rows(table)}
 
 
-def test_the_readme_sandbox_lines_work_as_written(tree):
+# make target, its state directory, the README section that sets up the
+# client for it, how long it may take to start, the logs that must hold
+# no traceback once the lines ran.
+MODES = {
+    'one-process': ('sandbox', '.sandbox', 'The sandbox', 120,
+                    ('nova.log', 'glance/glance.log')),
+    'scale-out': ('sandbox-scaleout', '.sandbox-scaleout',
+                  'The sandbox in scale-out mode', 400,
+                  ('logs/nova-compute-dpm-subset-1.log',
+                   'logs/nova-compute-zvm-1.log',
+                   'logs/nova-compute-zvm-2.log', 'logs/glance.log')),
+}
+
+
+@pytest.mark.parametrize('mode', MODES)
+def test_the_readme_sandbox_lines_work_as_written(tree, mode):
+    """Each line of the sandbox section's block, verbatim, in either mode
+    (the scale-out section sets up the client for the same lines)."""
+    target, state, section, start_seconds, logs = MODES[mode]
     lines = example_block()
-    setup = [line for line in lines if not line.startswith(CLI)]
     commands = [line for line in lines if line.startswith(CLI)]
-    assert setup == ['export OS_CLIENT_CONFIG_FILE=$PWD/.sandbox/clouds.yaml',
+    assert [line for line in lines if not line.startswith(CLI)] == [
+        'export OS_CLIENT_CONFIG_FILE=$PWD/.sandbox/clouds.yaml',
+        'PATH=$PWD/.venv/bin:$PATH']
+    setup = example_block(section)
+    assert setup == [f'export OS_CLIENT_CONFIG_FILE=$PWD/{state}/clouds.yaml',
                      'PATH=$PWD/.venv/bin:$PATH']
-    readme = Readme(tree / '.sandbox')
+    readme = Readme(tree / state)
     # Every line has a check, and every check a line.
     assert set(commands) == set(readme.checks), (
         set(commands) ^ set(readme.checks))
     make = subprocess.Popen(
-        [*MAKE, 'sandbox', 'SANDBOX_PORT=0'], cwd=tree, env=user_env(tree),
+        [*MAKE, target, 'SANDBOX_PORT=0'], cwd=tree, env=user_env(tree),
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True)
     output = test_sandbox.Output(make.stdout)
     try:
-        output.wait_for(r'^Nova API: ', 120)
+        output.wait_for(r'^Nova API: ', start_seconds)
         for line in commands:
             done = subprocess.run(
                 ['bash', '-euc', '\n'.join([*setup, line])], cwd=tree,
@@ -319,15 +342,15 @@ def test_the_readme_sandbox_lines_work_as_written(tree):
                 timeout=300)
             assert done.returncode == 0, (line, done.stdout, done.stderr)
             readme.checks[line](done.stdout)
-        # Nothing the README does leaves a traceback in Nova's log, or in
-        # Glance's.
-        for log_file in ('nova.log', 'glance/glance.log'):
-            log = (tree / '.sandbox' / log_file).read_text()
+        # Nothing the README does leaves a traceback in Nova's log (its
+        # compute hosts' in scale-out mode), or in Glance's.
+        for log_file in logs:
+            log = (tree / state / log_file).read_text()
             assert 'Traceback' not in log, log[log.index('Traceback') - 2000:]
         # Ctrl-C in make's terminal stops the sandbox.
         os.killpg(make.pid, signal.SIGINT)
-        make.wait(timeout=60)
-        output.wait_for(r'^nova-ibmz sandbox stopped$', 10)
+        make.wait(timeout=120)
+        output.wait_for(r'^nova-ibmz sandbox stopped', 10)
     finally:
         if make.poll() is None:
             os.killpg(make.pid, signal.SIGKILL)
