@@ -16,6 +16,9 @@ same way (its pending deletes), for as long as a host cannot remove them.
 A record only names an object and the instance it was made for: before
 removing it, the driver checks again, on the hypervisor, that the object is
 still its own and that no instance of this host uses it now.
+
+The other file a restart needs from state_path is Nova's node identity
+(ensure_identity).
 """
 
 import json
@@ -25,9 +28,12 @@ import tempfile
 import threading
 import time
 
+from nova import conf as nova_conf
 from nova import context as nova_context
 from nova import exception
 from nova import objects
+from nova.virt import node
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_ibmz.common.exception import ConfigurationError
@@ -39,6 +45,34 @@ def instances_on(host):
     """The uuids of Nova's instances on host (its database)."""
     return {i.uuid for i in objects.InstanceList.get_by_host(
         nova_context.get_admin_context(), host, expected_attrs=[])}
+
+
+def ensure_identity(node_uuid):
+    """Write node_uuid to state_path/compute_id unless Nova finds an
+    identity file already (one there is kept as it is).
+
+    Nova 34 refuses the second start of a compute service without that
+    file ("No local node identity found, but this is not our first startup
+    on this host"), and writes it only for drivers that ask it for a node
+    uuid (nova.virt.node.get_local_node_uuid).  Ours report a uuid of
+    their own, stable because it comes from what they manage: they call
+    this from init_host, which Nova runs before its check.  Nothing in a
+    process whose configuration came from no command line (tests, the
+    embedded sandbox): Nova has no file locations there.  Cost: no
+    request; a file write at the first start only."""
+    try:
+        if node.read_local_node_uuid() is not None:
+            return
+    except cfg.NoSuchOptError:      # no --config-file option
+        return
+    os.makedirs(nova_conf.CONF.state_path, exist_ok=True)
+    try:
+        node.write_local_node_uuid(node_uuid)
+    except exception.InvalidNodeConfiguration:
+        # Another compute of this process (the embedded sandbox runs
+        # several on one state_path) wrote it meanwhile.
+        if node.read_local_node_uuid() is None:
+            raise
 
 
 def host_of(instance_uuid):

@@ -34,7 +34,6 @@ from oslo_log import log as logging
 from nova_ibmz import conf
 from nova_ibmz.common.exception import build_step
 from nova_ibmz.common import leftovers
-from nova_ibmz.common import node
 from nova_ibmz.dpm import build
 from nova_ibmz.dpm import console
 from nova_ibmz.dpm import host
@@ -89,7 +88,7 @@ class DPMDriver(driver.ComputeDriver):
         if not self._host_given:
             self._subset.set_host(host)
         self._subset.check()
-        node.ensure_identity(self._node_uuid())     # or no restart
+        leftovers.ensure_identity(self._node_uuid())    # or no restart
         self._removal.retry()
         self._removal.orphans(self._config.orphan_action)
 

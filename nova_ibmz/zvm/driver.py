@@ -36,7 +36,6 @@ from oslo_serialization import jsonutils
 
 from nova_ibmz.common.exception import build_step
 from nova_ibmz.common import leftovers
-from nova_ibmz.common import node
 from nova_ibmz import conf
 from nova_ibmz.zvm import build
 from nova_ibmz.zvm import client
@@ -101,7 +100,7 @@ class ZVMDriver(driver.ComputeDriver):
     def init_host(self, host):
         guest.check_name_template(CONF.instance_name_template)
         self._host.info()  # fails clearly if the connector is unreachable
-        node.ensure_identity(self._node_uuid())     # or no restart
+        leftovers.ensure_identity(self._node_uuid())    # or no restart
         self._removal.retry()
 
     # -- what Nova asks often: answered from the cache -------------------

@@ -4,12 +4,14 @@
 """A compute service of ours starts again (issue 18, item 5).
 
 Nova 34 refuses a second start without a node identity file in
-state_path, which our drivers write at init_host (common.node), with the
-uuid they report: tests/scaleout/test_restarts.py found restarted
-nova-compute processes exiting with "No local node identity found".  And
-what nova-compute calls at a restart reaches our drivers with the
-arguments it passes, in its order (resume_state_on_host_boot took
-share_info for block_device_info and failed on the fifth).
+state_path, which our drivers write at init_host
+(common.leftovers.ensure_identity), with the uuid they report:
+tests/scaleout/test_restarts.py found restarted nova-compute processes
+exiting with "No local node identity found".  What nova-compute calls at
+a restart reaches our drivers with the arguments it passes, in its order
+(resume_state_on_host_boot took share_info for block_device_info and
+failed on the fifth).  The delete of an instance whose spawn was killed
+removes the z/VM config drive the spawn left.
 """
 
 import inspect
@@ -25,7 +27,7 @@ import nova.conf
 from oslo_config import cfg
 import pytest
 
-from nova_ibmz.common import node
+from nova_ibmz.common import leftovers
 from nova_ibmz.dpm.driver import DPMDriver
 from nova_ibmz.zvm.driver import ZVMDriver
 from tests import connector
@@ -90,7 +92,7 @@ def test_an_identity_file_there_is_kept(state_path):
     state_path.mkdir(parents=True)
     (state_path / 'compute_id').write_text(
         '7b4e1a36-5c0f-4e7a-9d43-0a2b1c3d4e5f\n')
-    node.ensure_identity('11111111-2222-3333-4444-555555555555')
+    leftovers.ensure_identity('11111111-2222-3333-4444-555555555555')
     assert nova_node.read_local_node_uuid() == (
         '7b4e1a36-5c0f-4e7a-9d43-0a2b1c3d4e5f')
 
@@ -110,14 +112,14 @@ def test_a_file_written_meanwhile_is_fine(state_path):
                            side_effect=[None, 'the-other']), \
             mock.patch.object(nova_node, 'write_local_node_uuid',
                               side_effect=write):
-        node.ensure_identity('mine')
+        leftovers.ensure_identity('mine')
 
 
 def test_nothing_without_a_command_line(state_path):
     with mock.patch.object(nova_node, 'read_local_node_uuid',
                            side_effect=cfg.NoSuchOptError(
                                'config_file')):
-        node.ensure_identity('11111111-2222-3333-4444-555555555555')
+        leftovers.ensure_identity('11111111-2222-3333-4444-555555555555')
     assert not state_path.exists()
 
 
