@@ -4,6 +4,7 @@
 """`nova-ibmz sandbox`: the simulators, Nova and its API, until Ctrl-C (or,
 with --demo, until the tour is over)."""
 
+import contextlib
 import json
 import os
 import signal
@@ -53,11 +54,56 @@ def listen(port):
                                      handler_class=_QuietHandler)
 
 
+class _Run:
+    """One run of the sandbox: its exit code, whether its API serves, and
+    what to stop at its end (in the reverse order)."""
+
+    def __init__(self, api):
+        self.api = api
+        self.code = 0
+        self.serving = False
+        self.stops = []
+
+    def serve(self, app):
+        """Serve app on the API's port from a thread: the API's base
+        URL."""
+        self.api.set_app(app)
+        threading.Thread(target=self.api.serve_forever, daemon=True,
+                         name='nova-ibmz-sandbox-api').start()
+        self.serving = True
+        return f'http://127.0.0.1:{self.api.server_port}'
+
+
+@contextlib.contextmanager
+def _running(api, expected=()):
+    """A _Run until the body ends: Ctrl-C or SIGTERM (which cli.main turns
+    into KeyboardInterrupt) end it with code 0, an error of the expected
+    kinds with its one line and code 1, anything else with a traceback and
+    code 1.  Then the API stops and everything in stops, last first."""
+    run = _Run(api)
+    try:
+        yield run
+    except KeyboardInterrupt:
+        pass
+    except expected as error:
+        _say(f'nova-ibmz sandbox: {error}')
+        run.code = 1
+    except Exception:
+        traceback.print_exc(file=sys.__stderr__)
+        run.code = 1
+    finally:
+        if run.serving:
+            api.shutdown()
+        api.server_close()
+        for stop in reversed(run.stops):
+            stop()
+
+
 def run(api, state_dir, demo=False):
-    """Serve the sandbox on api (from listen()) until SIGINT or SIGTERM
-    (which cli.main turns into KeyboardInterrupt), or until the demo ends;
-    returns the exit code.  state_dir is absolute: every file written
-    there names paths in it, for readers in any working directory.
+    """Serve the sandbox on api (from listen()) until SIGINT or SIGTERM,
+    or until the demo ends; returns the exit code.  state_dir is
+    absolute: every file written there names paths in it, for readers in
+    any working directory.
 
     nova-compute 34 runs on native threads: nova's monkey patching is set
     to threading before anything imports nova's harness.
@@ -69,18 +115,14 @@ def run(api, state_dir, demo=False):
 
     started = time.monotonic()
     sims = simulators.Simulators(state_dir).start()
-    nova = serving = None
-    code = 0
-    try:
+    with _running(api) as running:
+        running.stops.append(sims.stop)
         configs = sims.write_host_configs()
         log_file = state_dir / 'nova.log'
         nova = cloud.Cloud(sims, log_file,
                            periodic_seconds=PERIODIC_SECONDS).start()
-        api.set_app(catalog.Catalog(nova, nova.app()))
-        serving = threading.Thread(target=api.serve_forever, daemon=True,
-                                   name='nova-ibmz-sandbox-api')
-        serving.start()
-        base = f'http://127.0.0.1:{api.server_port}'
+        running.stops.append(nova.stop)
+        base = running.serve(catalog.Catalog(nova, nova.app()))
         clouds = write_clouds_yaml(state_dir, base)
         write_endpoints(state_dir, base, clouds, sims)
         _say(f'nova-ibmz sandbox ready in {time.monotonic() - started:.1f} s '
@@ -97,27 +139,15 @@ def run(api, state_dir, demo=False):
              'default intervals.',
              *usage(clouds), 'Ctrl-C stops it.')
         if demo:
-            code = subprocess.call(
+            running.code = subprocess.call(
                 [sys.executable, '-m', 'nova_ibmz.sandbox.demo',
                  str(state_dir)], stdout=sys.__stdout__,
                 stderr=sys.__stderr__)
         else:
             while True:
                 signal.pause()
-    except KeyboardInterrupt:       # Ctrl-C, or SIGTERM (see cli.main)
-        pass
-    except Exception:
-        traceback.print_exc(file=sys.__stderr__)
-        code = 1
-    finally:
-        if serving is not None:
-            api.shutdown()
-        api.server_close()
-        if nova is not None:
-            nova.stop()
-        sims.stop()
-        _say('nova-ibmz sandbox stopped')
-    return code
+    _say('nova-ibmz sandbox stopped')
+    return running.code
 
 
 def run_scaleout(api, state_dir, **options):
@@ -132,17 +162,13 @@ def run_scaleout(api, state_dir, **options):
 
     started = time.monotonic()
     sandbox = scaleout.ScaleOut(state_dir, **options)
-    serving = None
-    code = 0
     _say('nova-ibmz sandbox, scale-out mode: every service a process of '
          f'its own; logs in {sandbox.logs}')
-    try:
+    with _running(api, (backing.Missing, processes.ServiceError)) as running:
+        running.stops.append(sandbox.stop)
         sandbox.start()
-        api.set_app(catalog.Gateway(sandbox.urls, scaleout.PROJECT_ID))
-        serving = threading.Thread(target=api.serve_forever, daemon=True,
-                                   name='nova-ibmz-sandbox-api')
-        serving.start()
-        base = f'http://127.0.0.1:{api.server_port}'
+        base = running.serve(catalog.Gateway(sandbox.urls,
+                                             scaleout.PROJECT_ID))
         clouds = write_clouds_yaml(state_dir, base)
         write_endpoints(state_dir, base, clouds, sandbox.sims,
                         services=sandbox.urls)
@@ -157,21 +183,8 @@ def run_scaleout(api, state_dir, **options):
              *usage(clouds), 'Ctrl-C stops every process.')
         while True:
             signal.pause()
-    except KeyboardInterrupt:       # Ctrl-C, or SIGTERM (see cli.main)
-        pass
-    except (backing.Missing, processes.ServiceError) as error:
-        _say(f'nova-ibmz sandbox: {error}')
-        code = 1
-    except Exception:
-        traceback.print_exc(file=sys.__stderr__)
-        code = 1
-    finally:
-        if serving is not None:
-            api.shutdown()
-        api.server_close()
-        sandbox.stop()
-        _say('nova-ibmz sandbox stopped: every process it started ended')
-    return code
+    _say('nova-ibmz sandbox stopped: every process it started ended')
+    return running.code
 
 
 def write_clouds_yaml(state_dir, base):
