@@ -31,6 +31,7 @@ master and its one worker.
 import pathlib
 import subprocess
 import sys
+from urllib import parse
 
 import requests
 
@@ -54,6 +55,14 @@ REQUEST_SECONDS = 60
 DATABASE = 'glance.sqlite'
 # The file store's name (Glance's enabled_backends).
 STORE = 'local'
+# What Glance shows of every image (glance.api.v2.images'
+# get_base_properties): an image's other fields are its own properties.
+BASE_PROPERTIES = frozenset((
+    'checksum', 'container_format', 'created_at', 'direct_url',
+    'disk_format', 'file', 'id', 'locations', 'min_disk', 'min_ram', 'name',
+    'os_hash_algo', 'os_hash_value', 'os_hidden', 'owner', 'protected',
+    'schema', 'self', 'size', 'status', 'stores', 'tags', 'updated_at',
+    'virtual_size', 'visibility'))
 
 
 def write_config(state_dir, project_id, debug=False):
@@ -176,6 +185,25 @@ def request(url, method, path, **kwargs):
     return answer
 
 
+def show_image(url, image_id):
+    """The image of image_id as the Glance at url shows it, None if it has
+    none (404, or 400 for what cannot be an id); an error status else
+    raises."""
+    answer = requests.get(f'{url}/v2/images/{parse.quote(image_id)}',
+                          timeout=REQUEST_SECONDS)
+    if answer.status_code in (400, 404):
+        return None
+    answer.raise_for_status()
+    return answer.json()
+
+
+def own_properties(image):
+    """An image's own properties ({name: value}), not Glance's base ones,
+    of the image as Glance shows it."""
+    return {key: value for key, value in image.items()
+            if key not in BASE_PROPERTIES}
+
+
 def upload_image(url, name, data, properties=None, image_id=None,
                  disk_format='raw', container_format='bare',
                  visibility='public'):
@@ -186,15 +214,9 @@ def upload_image(url, name, data, properties=None, image_id=None,
     as it is (a seeded image in a database that outlived a sandbox), one
     whose upload did not complete gets its data.  Cost: 1 request for an
     active image, else 2 or 3."""
-    image = None
-    if image_id:
-        answer = requests.get(f'{url}/v2/images/{image_id}',
-                              timeout=REQUEST_SECONDS)
-        if answer.status_code != 404:
-            answer.raise_for_status()
-            image = answer.json()
-            if image['status'] == 'active':
-                return image
+    image = show_image(url, image_id) if image_id else None
+    if image is not None and image['status'] == 'active':
+        return image
     if image is None:
         image = request(url, 'POST', '/v2/images', json=dict(
             properties or {}, name=name, disk_format=disk_format,
@@ -205,8 +227,16 @@ def upload_image(url, name, data, properties=None, image_id=None,
     return request(url, 'GET', f'/v2/images/{image["id"]}').json()
 
 
+SEEDED_IMAGES = (
+    (seed.IMAGE_NAME, seed.IMAGE_DATA, seed.IMAGE_PROPERTIES, seed.IMAGE_ID),
+    (seed.DPM_IMAGE_NAME, seed.DPM_IMAGE_DATA, seed.DPM_IMAGE_PROPERTIES,
+     seed.DPM_IMAGE_ID))
+
+
 def seed_image(url):
-    """The sandbox's z/VM image (seed.py) in the Glance at url, under the
-    same id at every start (both modes)."""
-    return upload_image(url, seed.IMAGE_NAME, seed.IMAGE_DATA,
-                        seed.IMAGE_PROPERTIES, image_id=seed.IMAGE_ID)
+    """The sandbox's images (seed.py) in the Glance at url, each under the
+    same id at every start (both modes): the z/VM image and the DPM one
+    that boot volumes are made from.  {name: image as Glance shows it}."""
+    return {name: upload_image(url, name, data, properties,
+                               image_id=image_id)
+            for name, data, properties, image_id in SEEDED_IMAGES}
