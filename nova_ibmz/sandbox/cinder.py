@@ -6,7 +6,9 @@ nova-compute processes: the part of the Cinder v3 API that Nova's
 nova.volume.cinder.API (python-cinderclient) uses to boot from, attach,
 detach, delete and re-image volumes, and that `openstack volume
 list/show/create` and openstacksdk's find_volume use.  Nova's in-process
-CinderFixture (services.FCCinder) cannot serve another process.
+CinderFixture (services.FCCinder) cannot serve another process.  A volume
+made from an image (or re-imaged with one) carries the image's properties
+from Glance, as Cinder's volume_image_metadata.
 
 A plain WSGI app on the volume store (cinder_store.py): no backend, no
 Keystone (any token or none is the admin), one thread per request and
@@ -15,11 +17,11 @@ change about half a millisecond (it rewrites the state file).  Run it on
 its own
 
     python -m nova_ibmz.sandbox.cinder --port 0 --state-file F \
-        [--nova-url http://127.0.0.1:8774/v2.1] [--seed]
+        [--nova-url NOVA/v2.1] [--glance-url GLANCE] [--seed]
 
-or in a thread of another process: CinderStandIn(state_file,
-nova_url).serve(port).  It answers under any prefix it is mounted at
-(SCRIPT_NAME), with or without the project id after /v3.
+or in a thread of another process: CinderStandIn(state_file, nova_url,
+glance_url=...).serve(port).  It answers under any prefix it is mounted
+at (SCRIPT_NAME), with or without the project id after /v3.
 """
 
 import argparse
@@ -37,6 +39,7 @@ from wsgiref import simple_server
 import requests
 
 from nova_ibmz.sandbox import cinder_store
+from nova_ibmz.sandbox import glance
 from nova_ibmz.sandbox import seed
 
 LOG = logging.getLogger(__name__)
@@ -44,15 +47,6 @@ MIN_VERSION, MAX_VERSION = (3, 0), (3, 70)
 # Nova's external event for a re-imaged volume exists from 2.93 on.
 NOVA_EVENTS_VERSION = '2.93'
 COLLECTIONS = ('volumes', 'attachments')
-# Volume actions: name -> (expected statuses, new status).  The legacy
-# attach flow's os-attach and os-*_connection are not here: Nova 34 makes
-# every attachment through the attachments API.
-STATUS_ACTIONS = {
-    'os-reserve': (('available',), 'attaching'),
-    'os-unreserve': (('attaching',), 'available'),
-    'os-begin_detaching': (('in-use',), 'detaching'),
-    'os-roll_detaching': (('detaching',), 'in-use'),
-}
 # The least microversion of each call Cinder gates (the rest are 3.0).
 GATES = {'attachments': (3, 27), 'os-complete': (3, 44),
          'os-reimage': (3, 68)}
@@ -61,14 +55,17 @@ GATES = {'attachments': (3, 27), 'os-complete': (3, 44),
 class CinderStandIn:
     """The WSGI app: Cinder's volumes and attachments from state_file,
     telling Nova's API at nova_url (its /v2.1 endpoint) when a volume is
-    re-imaged.  public_url, when given, is the address the version
-    documents name (the sandbox's /volume when it passes requests on)."""
+    re-imaged, reading images from the Glance at glance_url (without
+    one, volumes are not made from images).  public_url, when given, is
+    the address the version documents name (the sandbox's /volume when it
+    passes requests on)."""
 
     def __init__(self, state_file, nova_url=None, public_url=None,
-                 targets=seed.STORAGE_TARGETS):
+                 targets=seed.STORAGE_TARGETS, glance_url=None):
         self.store = cinder_store.VolumeStore(state_file, targets)
         self.nova_url = nova_url
         self.public_url = public_url
+        self.glance_url = glance_url
 
     def seed(self):
         """The sandbox's seeded volumes; {name: id}."""
@@ -89,10 +86,7 @@ class CinderStandIn:
         version = MIN_VERSION
         try:
             version = _microversion(environ)
-            # One request at a time on the store: none takes a
-            # millisecond.
-            with self.store.lock:
-                status, body = self._route(environ, version)
+            status, body = self._route(environ, version)
         except cinder_store.Fault as fault:
             status, body = fault.code, fault.body()
         data = b'' if body is None else json.dumps(body).encode()
@@ -124,25 +118,26 @@ class CinderStandIn:
             raise _no_resource()
         query = dict(_query(environ))
         body = _json_body(environ) if method in ('POST', 'PUT') else {}
-        if parts[0] == 'volumes':
-            return self._volumes(method, parts[1:], query, body, project_id,
-                                 version, base)
-        return self._attachments(method, parts[1:], query, body)
+        # Glance's answer before the store's lock, which no request holds
+        # for a millisecond: one request at a time on the store.
+        image = self._image(method, parts, body, version)
+        with self.store.lock:
+            if parts[0] == 'volumes':
+                return self._volumes(method, parts[1:], query, body,
+                                     project_id, version, base, image)
+            return self._attachments(method, parts[1:], query, body)
 
     # -- volumes -------------------------------------------------------------
 
-    def _volumes(self, method, rest, query, body, project_id, version, base):
+    def _volumes(self, method, rest, query, body, project_id, version, base,
+                 image):
         store = self.store
         if rest in ([], ['detail']) and method == 'GET':
-            volumes = [store.volume_view(v, base)
-                       for v in _page(store.volumes.values(), query)]
-            return 200, {'volumes': _matching(volumes, query)}
+            return 200, {'volumes': store.list_volumes(query, base)}
         if rest == [] and method == 'POST':
             wanted = body.get('volume') or {}
-            image_id = wanted.get('imageRef')
             volume = store.add_volume(
-                wanted.get('name'), wanted.get('size'),
-                {'image_id': image_id} if image_id else None,
+                wanted.get('name'), wanted.get('size'), image,
                 description=wanted.get('description'),
                 project_id=project_id)
             if wanted.get('metadata'):
@@ -162,10 +157,10 @@ class CinderStandIn:
             store.delete_volume(rest[0])
             return 202, None
         if rest[1:] == ['action'] and method == 'POST':
-            return self._volume_action(rest[0], body, version)
+            return self._volume_action(rest[0], body, version, image)
         raise _no_resource()
 
-    def _volume_action(self, volume_id, body, version):
+    def _volume_action(self, volume_id, body, version, image):
         if len(body) != 1:
             raise cinder_store.bad_request(
                 f'Invalid input received: one action on volume {volume_id} '
@@ -174,25 +169,16 @@ class CinderStandIn:
         info = info or {}
         if version < GATES.get(action, MIN_VERSION):
             raise _no_resource()
-        if action in STATUS_ACTIONS:
-            expected, status = STATUS_ACTIONS[action]
-            self.store.set_status(volume_id, expected, status, action)
+        if action in cinder_store.STATUS_ACTIONS:
+            self.store.set_status(volume_id, action)
         elif action == 'os-detach':
-            attached = self.store.attachments_of(volume_id)
-            chosen = [a for a in attached
-                      if info.get('attachment_id') in (None, a['id'])]
-            if len(chosen) != 1:
-                raise cinder_store.bad_request(
-                    f'Invalid volume: Volume {volume_id} has attachments '
-                    f'{sorted(a["id"] for a in attached)}: name one of them '
-                    f'(attachment_id) to detach.')
-            self.store.delete_attachment(chosen[0]['id'])
+            self.store.detach(volume_id, info.get('attachment_id'))
         elif action == 'os-reimage':
             if not info.get('image_id'):
                 raise cinder_store.bad_request(
                     f'Invalid input received: os-reimage of volume '
                     f'{volume_id} needs an image_id.')
-            self.store.begin_reimage(volume_id, info['image_id'],
+            self.store.begin_reimage(volume_id, image,
                                      bool(info.get('reimage_reserved')))
             # Cinder answers at once and writes the image meanwhile.
             threading.Thread(target=self._reimaged, args=(volume_id,),
@@ -202,10 +188,51 @@ class CinderStandIn:
                 f'There is no such action: {action} (volume {volume_id}).')
         return 202, None
 
+    def _image(self, method, parts, body, version):
+        """What Cinder keeps of the image a request names, from Glance: a
+        new volume's imageRef, os-reimage's image_id.  None if it names
+        none.  An image Glance does not have is refused as Cinder refuses
+        it: 400 for a new volume, 404 for a re-image."""
+        wanted = body.get('volume') or {}
+        reimage = body.get('os-reimage') or {}
+        if method != 'POST' or parts[0] != 'volumes':
+            return None
+        if parts[1:] == [] and wanted.get('imageRef'):
+            ref = str(wanted['imageRef'])
+            missing = cinder_store.bad_request(
+                f'Invalid image identifier or unable to access requested '
+                f'image: {ref}.')
+        elif (parts[2:] == ['action'] and reimage.get('image_id') and
+              version >= GATES['os-reimage'] and len(body) == 1):
+            ref = str(reimage['image_id'])
+            missing = cinder_store.not_found('Image', ref)
+        else:
+            return None
+        if not self.glance_url:
+            raise cinder_store.bad_request(
+                f'Invalid input received: image {ref}: this Cinder knows '
+                f'no Glance to read it from (--glance-url).')
+        # Nova may give an image's href: its id is the last part.
+        image_id = ref.rstrip('/').rsplit('/', 1)[-1]
+        try:
+            image = glance.show_image(self.glance_url.rstrip('/'), image_id)
+        except requests.RequestException as e:
+            raise cinder_store.Fault(
+                503, 'serviceUnavailable', f'Glance at {self.glance_url} '
+                f'failed to show image {ref}: {e}') from None
+        if image is None:
+            raise missing
+        if image['status'] != 'active':
+            raise cinder_store.bad_request(
+                f'Invalid input received: Image {image_id} is not active.')
+        return cinder_store.image_metadata(image)
+
     def _reimaged(self, volume_id):
         """The image is written: tell Nova, which waits for this event to
         go on with a volume-backed rebuild."""
         servers = self.store.end_reimage(volume_id)
+        if not servers:
+            return
         if not self.nova_url:
             LOG.warning('Volume %s is re-imaged, but no Nova is known to '
                         'tell (--nova-url)', volume_id)
@@ -315,30 +342,6 @@ def _json_body(environ):
     return body
 
 
-def _page(volumes, query):
-    """Cinder's paging: oldest first here, after marker, at most limit."""
-    ordered = sorted(volumes, key=lambda v: (v['created_at'], v['id']))
-    ids = [v['id'] for v in ordered]
-    if query.get('marker') in ids:
-        ordered = ordered[ids.index(query['marker']) + 1:]
-    elif query.get('marker'):
-        raise cinder_store.not_found('Marker', query['marker'])
-    if query.get('limit', '').isdigit():
-        ordered = ordered[:int(query['limit'])]
-    return ordered
-
-
-def _matching(volumes, query):
-    """The volumes whose fields equal every filter naming one of their
-    fields (all_tenants and other scopes mean nothing here)."""
-    filters = {k: v for k, v in query.items()
-               if k not in ('limit', 'marker', 'sort', 'sort_key',
-                            'sort_dir', 'with_count', 'offset')}
-    return [v for v in volumes
-            if all(str(v[k]) == want for k, want in filters.items()
-                   if k in v)]
-
-
 def _no_resource():
     return cinder_store.Fault(404, 'itemNotFound',
                               'The resource could not be found.')
@@ -366,6 +369,9 @@ def main(argv=None):
                         help='JSON file of the volumes, kept across starts')
     parser.add_argument('--nova-url', help="Nova's compute API "
                         '(http://HOST:PORT/v2.1), told of re-imaged volumes')
+    parser.add_argument('--glance-url', help="Glance's API "
+                        '(http://HOST:PORT), whose images volumes are made '
+                        'from')
     parser.add_argument('--public-url', help='the address clients reach '
                         'this at, for the version documents')
     parser.add_argument('--seed', action='store_true',
@@ -376,7 +382,7 @@ def main(argv=None):
                         format='%(asctime)s %(message)s')
     try:
         standin = CinderStandIn(args.state_file, args.nova_url,
-                                args.public_url)
+                                args.public_url, glance_url=args.glance_url)
         standin.store.save()    # a file it cannot write: now, not later
     except (OSError, ValueError, KeyError) as e:
         parser.error(f'--state-file {args.state_file}: {e}')

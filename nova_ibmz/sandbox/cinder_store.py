@@ -19,12 +19,26 @@ import pathlib
 import threading
 import uuid
 
+from nova_ibmz.sandbox import glance
 from nova_ibmz.sandbox import seed
 
 AVAILABILITY_ZONE = 'nova'
 VOLUME_TYPE = 'fc'
 # Statuses from which Cinder deletes a volume.
 DELETABLE = ('available', 'error')
+# Volume actions: name -> (expected statuses, new status).  The legacy
+# attach flow's os-attach and os-*_connection are not here: Nova 34 makes
+# every attachment through the attachments API.
+STATUS_ACTIONS = {
+    'os-reserve': (('available',), 'attaching'),
+    'os-unreserve': (('attaching',), 'available'),
+    'os-begin_detaching': (('in-use',), 'detaching'),
+    'os-roll_detaching': (('detaching',), 'in-use'),
+}
+# What Cinder copies of an image into volume_image_metadata besides its
+# id, name and own properties (volume_utils.get_volume_image_metadata).
+IMAGE_ATTRIBUTES = ('checksum', 'container_format', 'disk_format',
+                    'min_disk', 'min_ram', 'size')
 SERVICE_UUID = seed.stable_id('cinder-standin-service')
 
 
@@ -45,6 +59,21 @@ def not_found(what, item_id):
 
 def bad_request(message):
     return Fault(400, 'badRequest', message)
+
+
+def image_metadata(image):
+    """What Cinder keeps of a Glance image (as GET /v2/images/<id> shows
+    it) with a volume made from it: the image's id and name, its
+    properties, and its checksum, formats, size and minimums.  Strings,
+    as Cinder's database holds them."""
+    kept = {key: value for key, value in glance.own_properties(image).items()
+            if value is not None}
+    kept.update({key: image[key] for key in IMAGE_ATTRIBUTES
+                 if image.get(key) is not None})
+    kept.update(image_id=image['id'])
+    if image.get('name'):
+        kept['image_name'] = image['name']
+    return {key: str(value) for key, value in kept.items()}
 
 
 def _now():
@@ -73,6 +102,7 @@ class VolumeStore:
             # goes back to what it was.
             if volume['status'] == 'downloading':
                 volume['status'] = volume.pop('reimage_from', 'available')
+                volume.pop('reimage_metadata', None)
 
     def save(self):
         """The whole state to the file, replaced at once: a crash leaves
@@ -105,6 +135,28 @@ class VolumeStore:
             self.volumes[volume_id] = volume
             self.save()
         return volume
+
+    def list_volumes(self, query, base):
+        """Cinder's list (detail views): oldest first here, after the
+        query's marker, at most its limit, then those whose fields equal
+        every filter naming one of their fields (all_tenants and other
+        scopes mean nothing here)."""
+        ordered = sorted(self.volumes.values(),
+                         key=lambda v: (v['created_at'], v['id']))
+        ids = [v['id'] for v in ordered]
+        if query.get('marker') in ids:
+            ordered = ordered[ids.index(query['marker']) + 1:]
+        elif query.get('marker'):
+            raise not_found('Marker', query['marker'])
+        if query.get('limit', '').isdigit():
+            ordered = ordered[:int(query['limit'])]
+        filters = {k: v for k, v in query.items()
+                   if k not in ('limit', 'marker', 'sort', 'sort_key',
+                                'sort_dir', 'with_count', 'offset')}
+        shown = [self.volume_view(v, base) for v in ordered]
+        return [v for v in shown
+                if all(str(v[k]) == want for k, want in filters.items()
+                       if k in v)]
 
     def volume(self, volume_id):
         try:
@@ -141,13 +193,26 @@ class VolumeStore:
             del self.volumes[volume_id]
             self.save()
 
+    def detach(self, volume_id, attachment_id=None):
+        """os-detach: the volume's attachment_id (or its only one) gone."""
+        attached = self.attachments_of(volume_id)
+        chosen = [a for a in attached if attachment_id in (None, a['id'])]
+        if len(chosen) != 1:
+            raise bad_request(
+                f'Invalid volume: Volume {volume_id} has attachments '
+                f'{sorted(a["id"] for a in attached)}: name one of them '
+                f'(attachment_id) to detach.')
+        self.delete_attachment(chosen[0]['id'])
+
     def attachments_of(self, volume_id):
         return [a for a in self.attachments.values()
                 if a['volume_id'] == volume_id]
 
-    def set_status(self, volume_id, expected, status, action):
-        """The volume from one of the expected statuses to status
-        (os-reserve, os-begin_detaching and their undoing)."""
+    def set_status(self, volume_id, action, expected=None, status=None):
+        """The volume from one of the expected statuses to status (those
+        of STATUS_ACTIONS[action] by default)."""
+        if expected is None:
+            expected, status = STATUS_ACTIONS[action]
         with self.lock:
             volume = self.volume(volume_id)
             if volume['status'] not in expected:
@@ -158,21 +223,21 @@ class VolumeStore:
             volume['status'] = status
             self._changed(volume)
 
-    def begin_reimage(self, volume_id, image_id, reimage_reserved):
-        """The volume downloading image_id: available (or reserved, for a
-        rebuild, where Nova keeps an attachment without a connector)."""
+    def begin_reimage(self, volume_id, image_metadata, reimage_reserved):
+        """The volume downloading the image of image_metadata (what
+        Cinder keeps of it, which replaces the old image's once written):
+        available (or reserved, for a rebuild, where Nova keeps an
+        attachment without a connector)."""
         expected = ('available', 'error') + (
             ('reserved',) if reimage_reserved else ())
         with self.lock:
             volume = self.volume(volume_id)
             before = volume['status']
-            self.set_status(volume_id, expected, 'downloading', 'os-reimage')
+            self.set_status(volume_id, 'os-reimage', expected, 'downloading')
             # A good image mends a volume in error, as in Cinder.
             volume['reimage_from'] = ('available' if before == 'error'
                                       else before)
-            volume.setdefault('volume_image_metadata', {})
-            volume['volume_image_metadata']['image_id'] = image_id
-            volume['bootable'] = True
+            volume['reimage_metadata'] = dict(image_metadata)
             self._changed(volume)
 
     def end_reimage(self, volume_id):
@@ -181,6 +246,8 @@ class VolumeStore:
         with self.lock:
             volume = self.volume(volume_id)
             volume['status'] = volume.pop('reimage_from', 'available')
+            volume['volume_image_metadata'] = volume.pop('reimage_metadata')
+            volume['bootable'] = True
             self._changed(volume)
             return sorted({a['instance'] for a in
                            self.attachments_of(volume_id) if a['instance']})

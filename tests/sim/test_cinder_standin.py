@@ -7,8 +7,10 @@ over keystoneauth, configured by [cinder] options), openstacksdk and the
 stock `openstack` client.  It runs in a thread here, mounted under
 /volume as the sandbox mounts it, and as its own process where restarts
 matter.  A small HTTP server stands in for Nova's API, which the stand-in
-tells of re-imaged volumes."""
+tells of re-imaged volumes; a real Glance (started once, ~3 s) holds the
+sandbox's images, whose properties volumes made from them carry."""
 
+import hashlib
 import http.server
 import json
 import os
@@ -22,7 +24,9 @@ from wsgiref import simple_server
 
 from nova import conf as nova_conf
 from nova import context
+from nova import block_device
 from nova import exception
+from nova import objects
 from nova import service_auth
 from nova.volume import cinder as nova_cinder
 import openstack
@@ -30,6 +34,7 @@ import pytest
 import requests
 
 from nova_ibmz.sandbox import cinder
+from nova_ibmz.sandbox import glance
 from nova_ibmz.sandbox import seed
 from nova_ibmz.sandbox import services
 
@@ -39,12 +44,27 @@ PROJECT_ID = '6f70656e737461636b20342065766572'
 TOKEN = 'a-users-token-3f9c'
 SERVER = '0b7e1c2a-6d0e-4f5b-9a43-5c2d0e8f1a01'
 OTHER_SERVER = '0b7e1c2a-6d0e-4f5b-9a43-5c2d0e8f1a02'
-IMAGE = '7d3c2b1a-0000-4000-8000-000000000042'
+NO_IMAGE = '7d3c2b1a-0000-4000-8000-000000000042'
 WWPNS = ['c05076ffe5000001', 'c05076ffe5000002']
 CONNECTOR = {'host': 'dpm-subset-1', 'platform': 's390x', 'os_type': 'linux',
              'multipath': True, 'wwpns': WWPNS, 'wwnns': ['c05076ffe5001f00']}
 DATA_1 = seed.stable_id('volume-data-1')
 BOOT = seed.stable_id(f'volume-{seed.BOOT_VOLUME}')
+
+
+def copied(name, image_id, data, properties):
+    """What Cinder keeps of a seeded image with a volume made from it
+    (volume_image_metadata): strings, as Cinder's database holds them."""
+    return dict(properties, image_id=image_id, image_name=name,
+                checksum=hashlib.md5(data).hexdigest(), size=str(len(data)),
+                disk_format='raw', container_format='bare', min_disk='0',
+                min_ram='0')
+
+
+DPM_COPY = copied(seed.DPM_IMAGE_NAME, seed.DPM_IMAGE_ID,
+                  seed.DPM_IMAGE_DATA, seed.DPM_IMAGE_PROPERTIES)
+ZVM_COPY = copied(seed.IMAGE_NAME, seed.IMAGE_ID, seed.IMAGE_DATA,
+                  seed.IMAGE_PROPERTIES)
 
 
 # -- Nova's API, where the stand-in posts volume-reimaged ---------------------
@@ -85,6 +105,25 @@ def posted(nova, count=1):
     return nova.posts
 
 
+# -- Glance, with the sandbox's images ---------------------------------------
+
+@pytest.fixture(scope='module')
+def images(tmp_path_factory):
+    """A real Glance (.url) with the seeded images, a DPM image with one
+    more property (.tagged: its id) and one whose data never came
+    (.queued)."""
+    with glance.Glance(tmp_path_factory.mktemp('glance'),
+                       PROJECT_ID) as server:
+        glance.seed_image(server.url)
+        server.tagged = glance.upload_image(
+            server.url, 'rhel-dpm-tagged', seed.DPM_IMAGE_DATA,
+            dict(seed.DPM_IMAGE_PROPERTIES, os_version='8.6'))['id']
+        server.queued = glance.request(server.url, 'POST', '/v2/images', json={
+            'name': 'no-data', 'disk_format': 'raw',
+            'container_format': 'bare'}).json()['id']
+        yield server
+
+
 # -- the stand-in ----------------------------------------------------------
 
 def _under(prefix, app):
@@ -101,10 +140,12 @@ def _under(prefix, app):
 
 
 @pytest.fixture
-def standin(tmp_path, fake_nova):
+def standin(tmp_path, fake_nova, images):
     """The stand-in with the sandbox's volumes, under /volume of a server
-    in a thread; .url is where Cinder's versions are."""
-    app = cinder.CinderStandIn(tmp_path / 'cinder.json', fake_nova.url)
+    in a thread, reading images from the Glance; .url is where Cinder's
+    versions are."""
+    app = cinder.CinderStandIn(tmp_path / 'cinder.json', fake_nova.url,
+                               glance_url=images.url)
     app.seed()
     server = simple_server.make_server(
         '127.0.0.1', 0, _under('/volume', app),
@@ -267,19 +308,21 @@ def test_unknown_volumes_and_attachments_in_cinders_error_shape(
 
 def test_a_volume_backed_rebuild_reimages_the_volume_and_tells_nova(
         api, user, fake_nova):
+    assert api.get(user, BOOT)['volume_image_metadata'] == (
+        seed.BOOT_VOLUME_METADATA)
     old, _ = attach(api, user, BOOT)
     with pytest.raises(exception.InvalidInput, match='status must be'):
-        api.reimage_volume(user, BOOT, IMAGE, reimage_reserved=True)
+        api.reimage_volume(user, BOOT, seed.IMAGE_ID, reimage_reserved=True)
     # Nova's _rebuild_volume_backed_instance: a new attachment keeps the
     # volume reserved once the old one is gone.
     new = api.attachment_create(user, BOOT, SERVER)['id']
     api.attachment_delete(user, old)
     assert api.get(user, BOOT)['status'] == 'reserved'
     with pytest.raises(exception.InvalidInput):
-        api.reimage_volume(user, BOOT, IMAGE, reimage_reserved=False)
+        api.reimage_volume(user, BOOT, seed.IMAGE_ID, reimage_reserved=False)
     assert fake_nova.posts == []
 
-    api.reimage_volume(user, BOOT, IMAGE, reimage_reserved=True)
+    api.reimage_volume(user, BOOT, seed.IMAGE_ID, reimage_reserved=True)
     [(path, headers, body)] = posted(fake_nova)
     assert path == '/v2.1/os-server-external-events'
     assert headers['OpenStack-API-Version'] == 'compute 2.93'
@@ -287,22 +330,113 @@ def test_a_volume_backed_rebuild_reimages_the_volume_and_tells_nova(
                                 'server_uuid': SERVER, 'tag': BOOT}]}
     volume = api.get(user, BOOT)
     assert volume['status'] == 'reserved'
-    assert volume['volume_image_metadata']['image_id'] == IMAGE
+    # The new image's properties, name and id, none of the old one's.
+    assert volume['volume_image_metadata'] == ZVM_COPY
     # The rebuilt server attaches it again.
     api.attachment_update(user, new, CONNECTOR)
     api.attachment_complete(user, new)
     assert api.get(user, BOOT)['status'] == 'in-use'
 
 
-def test_boot_from_an_image_creates_a_bootable_volume(api):
+def test_a_volume_made_from_an_image_carries_its_properties(api):
+    """Nova's create of a boot volume from an image: the volume shows the
+    image's properties, id, name, checksum, formats, size and minimums,
+    as Cinder copies them, and Nova reads the hypervisor type from them
+    for the scheduler's ImagePropertiesFilter."""
     admin = context.get_admin_context()
-    volume = api.create(admin, 2, 'vm1-root', '', image_id=IMAGE)
+    volume = api.create(admin, 2, 'lpar1-root', '',
+                        image_id=seed.DPM_IMAGE_ID)
     assert (volume['status'], volume['size'], volume['bootable']) == (
         'available', 2, True)
-    assert api.get(admin, volume['id'])['volume_image_metadata'] == {
-        'image_id': IMAGE}
+    shown = api.get(admin, volume['id'])
+    assert shown['volume_image_metadata'] == DPM_COPY
+    objects.register_all()
+    image_meta = objects.ImageMeta.from_dict(
+        block_device.get_image_metadata_from_volume(shown))
+    assert (image_meta.properties.img_hv_type,
+            image_meta.properties.os_distro) == ('prsm', seed.OS_DISTRO)
+    # By href too, as Nova may give it.
+    href = api.create(admin, 1, 'by-href', '', image_id=(
+        f'http://glance.example/v2/images/{seed.IMAGE_ID}'))
+    assert api.get(admin, href['id'])['volume_image_metadata'] == ZVM_COPY
     with pytest.raises(exception.InvalidInput, match='size'):
         api.create(admin, 0, 'empty', '')
+
+
+def test_a_reimage_replaces_what_the_volume_kept_of_its_image(
+        api, images, fake_nova):
+    """Cinder replaces a volume's volume_image_metadata with the new
+    image's once the image is written: nothing of the old one stays."""
+    admin = context.get_admin_context()
+    volume = api.create(admin, 1, 'tagged', '', image_id=images.tagged)
+    assert api.get(admin, volume['id'])['volume_image_metadata'][
+        'os_version'] == '8.6'
+    api.reimage_volume(admin, volume['id'], seed.IMAGE_ID)
+
+    def reimaged():
+        shown = api.get(admin, volume['id'])
+        return shown['status'] == 'available' and shown
+    deadline = time.monotonic() + 10
+    while not reimaged() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert reimaged()['volume_image_metadata'] == ZVM_COPY
+    # No server has it: Nova is not told.
+    time.sleep(0.2)
+    assert fake_nova.posts == []
+
+
+def test_an_image_glance_does_not_have_is_refused(api, standin, images):
+    admin = context.get_admin_context()
+    before = sorted(standin.store.volumes)
+    with pytest.raises(exception.InvalidInput, match=NO_IMAGE):
+        api.create(admin, 2, 'vm1-root', '', image_id=NO_IMAGE)
+    answer = requests.post(f'{standin.url}/v3/{PROJECT_ID}/volumes', json={
+        'volume': {'size': 1, 'imageRef': NO_IMAGE}})
+    assert (answer.status_code, answer.json()) == (400, {'badRequest': {
+        'code': 400, 'message': 'Invalid image identifier or unable to '
+        f'access requested image: {NO_IMAGE}.'}})
+    answer = requests.post(f'{standin.url}/v3/volumes', json={
+        'volume': {'size': 1, 'imageRef': images.queued}})
+    assert answer.json() == {'badRequest': {'code': 400, 'message': (
+        f'Invalid input received: Image {images.queued} is not active.')}}
+    assert sorted(standin.store.volumes) == before
+
+    # A re-image with it: 404, the volume untouched.
+    answer = requests.post(
+        f'{standin.url}/v3/volumes/{BOOT}/action',
+        json={'os-reimage': {'image_id': NO_IMAGE}},
+        headers={'OpenStack-API-Version': 'volume 3.68'})
+    assert (answer.status_code, answer.json()) == (404, {'itemNotFound': {
+        'code': 404, 'message': f'Image {NO_IMAGE} could not be found.'}})
+    boot = api.get(admin, BOOT)
+    assert (boot['status'], boot['volume_image_metadata']) == (
+        'available', seed.BOOT_VOLUME_METADATA)
+
+
+def test_without_a_glance_no_volume_is_made_from_an_image(tmp_path):
+    app = cinder.CinderStandIn(tmp_path / 'cinder.json')
+    server = app.serve()
+    try:
+        answer = requests.post(f'{server.url}/v3/volumes', json={
+            'volume': {'size': 1, 'imageRef': seed.DPM_IMAGE_ID}})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer.status_code == 400
+    message = answer.json()['badRequest']['message']
+    assert seed.DPM_IMAGE_ID in message and '--glance-url' in message
+    assert app.store.volumes == {}
+
+
+def test_glances_base_properties_are_those_of_the_glance_installed():
+    """What the stand-in does not copy as an image's own properties.  In a
+    process of its own: glance registers options on the CONF Nova's
+    use."""
+    shown = subprocess.run(
+        [sys.executable, '-c', 'import json; from glance.api.v2 import '
+         'images; print(json.dumps(sorted(images.get_base_properties())))'],
+        capture_output=True, text=True, check=True, timeout=120)
+    assert glance.BASE_PROPERTIES == set(json.loads(shown.stdout))
 
 
 def test_versions_under_the_prefix_and_microversions(standin):
