@@ -104,7 +104,9 @@ class ScaleOut:
             sys.executable, '-m', 'nova_ibmz.sandbox.cinder',
             '--port', ports['cinder'],
             '--state-file', self.state_dir / 'cinder.json',
-            '--nova-url', self.urls['nova'] + '/v2.1', '--seed'],
+            '--nova-url', self.urls['nova'] + '/v2.1',
+            # Volumes made from an image carry its properties from Glance.
+            '--glance-url', self.urls['glance'], '--seed'],
                     ready=processes.answers(self.urls['cinder']))
         self._neutron(ports['neutron'])
         self._gunicorn('nova-api', 'nova_api()', ports['nova'], {

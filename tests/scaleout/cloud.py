@@ -71,11 +71,13 @@ class Cloud:
 
     def volume(self, name):
         """The id of a new bootable volume, made through Cinder's API from
-        the seeded image (a DPM server boots from it)."""
+        the seeded DPM image (a DPM server boots from it): it carries the
+        image's hypervisor_type, so the scheduler keeps its server on a
+        DPM host, forced there or not."""
         answer = requests.post(
             f'{self.sandbox.urls["cinder"]}/v3/{scaleout.PROJECT_ID}/volumes',
             json={'volume': {'size': seed.BOOT_VOLUME_GB, 'name': name,
-                             'imageRef': seed.IMAGE_ID}}, timeout=60)
+                             'imageRef': seed.DPM_IMAGE_ID}}, timeout=60)
         answer.raise_for_status()
         return answer.json()['volume']['id']
 
