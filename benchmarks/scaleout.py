@@ -3,8 +3,11 @@
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """The scale-out sandbox under a burst of boots: its cold start, then N
 servers (40) POSTed at once through Nova's API and left to the scheduler,
-half on the z/VM hosts from the image, half on the DPM hosts from volumes
-made first through the Cinder stand-in.
+half from the z/VM image, half from volumes made first from the DPM image
+through the Cinder stand-in, all with the same flavor: the image's
+hypervisor_type (the volume's, which the stand-in copies from Glance as
+Cinder does) is all that tells the scheduler's ImagePropertiesFilter
+where each goes.
 
 Measured: seconds from nothing to a cloud that boots (RabbitMQ, MariaDB,
 the schemas, every service); wall time until every server is ACTIVE or
@@ -45,14 +48,6 @@ POLL_SECONDS = 1
 IDLE_SECONDS = 30
 WAIT_SECONDS = 900
 MIB = 1024 * 1024
-# The Cinder stand-in keeps only the image's id with a volume made from
-# it, not its properties (real Cinder copies hypervisor_type too): the
-# DPM servers' flavor names the hypervisor for ComputeCapabilitiesFilter.
-# Without it (--no-hint), a run of 40 on 2026-12-07 (6b7bc5b) put 14 of
-# the 20 volume boots on the z/VM members, where they failed (no free FCP
-# device left in the member's template).
-DPM_FLAVOR = 'z1.small-prsm'
-DPM_SPEC = {'capabilities:hypervisor_type': 'prsm'}
 
 
 def parse(argv):
@@ -65,9 +60,6 @@ def parse(argv):
     parser.add_argument('--state-dir', type=pathlib.Path,
                         help='keep the sandbox\'s state and logs here '
                         '(default: a temporary directory)')
-    parser.add_argument('--no-hint', action='store_true',
-                        help=f'DPM servers without the {DPM_FLAVOR} flavor: '
-                        'where the scheduler alone puts volume boots')
     return parser.parse_args(argv)
 
 
@@ -88,17 +80,6 @@ def usage(sandbox):
     measured = sandbox.usage()
     measured['simulators + this client'] = _proc(os.getpid())
     return measured
-
-
-def dpm_flavor(cloud):
-    flavor_id = seed.stable_id(f'flavor-{DPM_FLAVOR}')
-    vcpus, memory_mb, disk_gb = seed.FLAVORS[seed.SMALL_FLAVOR]
-    cloud.api('POST', '/flavors', {'flavor': {
-        'id': flavor_id, 'name': DPM_FLAVOR, 'vcpus': vcpus,
-        'ram': memory_mb, 'disk': disk_gb}})
-    cloud.api('POST', f'/flavors/{flavor_id}/os-extra_specs',
-              {'extra_specs': DPM_SPEC})
-    return flavor_id
 
 
 def post(cloud, name, network_id, flavor_id, volume_id=None):
@@ -157,7 +138,6 @@ def burst(sandbox, cloud, args, result):
     network_id = cloud.neutron(
         f'/networks?name={seed.FLAT.name}')['networks'][0]['id']
     small = seed.stable_id(f'flavor-{seed.SMALL_FLAVOR}')
-    flavor = small if args.no_hint else dpm_flavor(cloud)
     began = time.monotonic()
     volumes = [cloud.volume(f'boot-{n}') for n in range(dpm)]
     result['volumes'] = time.monotonic() - began
@@ -168,7 +148,7 @@ def burst(sandbox, cloud, args, result):
     def one(n):         # alternate, as users' requests would come
         at = time.monotonic()
         try:
-            server_id = (post(cloud, f'lpar-{n}', network_id, flavor,
+            server_id = (post(cloud, f'lpar-{n}', network_id, small,
                               volumes[n // 2]) if n % 2 else
                          post(cloud, f'vm-{n}', network_id, small))
         except requests.RequestException as error:
@@ -261,20 +241,20 @@ def report(result):
     placed = collections.Counter(
         (s['OS-EXT-SRV-ATTR:host'] if s else None, kind)
         for kind, s, _ in servers)
-    hint = ('none (--no-hint)' if args.no_hint else
-            f'the DPM servers\' flavor {DPM_FLAVOR} has extra spec '
-            f'`{" = ".join(*DPM_SPEC.items())}` (ComputeCapabilitiesFilter), '
-            'as the Cinder stand-in keeps only the image\'s id with a volume, '
-            'not its hypervisor_type (which ImagePropertiesFilter reads): '
-            'without it volume boots may go to z/VM hosts')
     lines += [
         f'## Burst: {args.servers} servers POSTed at once', '',
         f'{args.servers - args.servers // 2} from the image '
-        f'(hypervisor_type zvm), {args.servers // 2} from volumes made '
-        f'first through the Cinder stand-in ({result["volumes"]:.1f} s), '
-        'alternating, each POST from a thread of its own (nova-api: '
-        f'gunicorn {" ".join(scaleout.GUNICORN[:6])}); no host forced. '
-        f'Help given to the scheduler: {hint}.', '',
+        f'{seed.IMAGE_NAME} (hypervisor_type zvm), {args.servers // 2} from '
+        f'volumes made first from the image {seed.DPM_IMAGE_NAME} '
+        f'(hypervisor_type prsm) through the Cinder stand-in '
+        f'({result["volumes"]:.1f} s), alternating, each POST from a thread '
+        'of its own (nova-api: gunicorn '
+        f'{" ".join(scaleout.GUNICORN[:6])}); no host forced, one flavor '
+        f'({seed.SMALL_FLAVOR}) for all. Only the hypervisor_type of each '
+        'server\'s image tells the scheduler\'s ImagePropertiesFilter which '
+        'hosts fit: for a volume boot, the one the stand-in copied from the '
+        'DPM image into the volume\'s volume_image_metadata, as Cinder '
+        'does.', '',
         '| measure | value |', '|---|---|',
         f'| all POSTs answered | {result["posts"]:.1f} s |',
         f'| one POST (min / median / max) | '
