@@ -108,12 +108,11 @@ def run(latency, servers=SERVERS):
         flavor = next(f['id'] for f in nova.api.get_flavors()
                       if f['name'] == seed.SMALL_FLAVOR)
         network = nova.networks[seed.FLAT.name]['id']
-        image = next(i['id'] for i in nova.glance.images.values()
-                     if i['name'] == seed.IMAGE_NAME)
+        image = seed.IMAGE_ID
         dpm = _burst(nova, simulators.DPM_HOST, {
             'name': 'bench-dpm', 'flavorRef': flavor,
             'networks': [{'uuid': network}],
-            'block_device_mapping_v2': rig.dpm_boot(nova, 'bench-dpm')},
+            'block_device_mapping_v2': rig.dpm_boot()},
             servers)
         zvm = _burst(nova, simulators.ZVM_HOSTS[0], {
             'name': 'bench-zvm', 'flavorRef': flavor,

@@ -102,9 +102,8 @@ class Bench:
         self.sims = sims
         self.flavor = next(f['id'] for f in nova.api.get_flavors()
                            if f['name'] == seed.SMALL_FLAVOR)
-        self.image = next(i['id'] for i in nova.glance.images.values()
-                          if i['name'] == seed.IMAGE_NAME)
-        self.dpm_boot = rig.dpm_boot(nova, 'faults-dpm')
+        self.image = seed.IMAGE_ID
+        self.dpm_boot = rig.dpm_boot()
 
     def body(self, hypervisor, name):
         body = {'name': name, 'flavorRef': self.flavor,

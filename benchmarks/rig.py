@@ -16,7 +16,6 @@ the sandbox's cloud instead (sandbox_cloud).
 
 import contextlib
 import dataclasses
-import io
 import pathlib
 import tempfile
 import time
@@ -205,16 +204,12 @@ def sandbox_cloud(prefix):
             sims.stop()
 
 
-def dpm_boot(nova, name):
+def dpm_boot():
     """block_device_mapping_v2 of a DPM server: a boot volume Cinder makes
-    for each server from an image of name (one volume cannot boot many
-    servers), deleted with the server."""
-    image = nova.glance.create(None, {
-        'name': name, 'status': 'active', 'disk_format': 'raw',
-        'container_format': 'bare',
-        'properties': dict(seed.BOOT_VOLUME_METADATA)},
-        data=io.BytesIO(b'rhel s390x'))['id']
-    return [{'boot_index': 0, 'uuid': image, 'source_type': 'image',
+    for each server from the sandbox's DPM image (one volume cannot boot
+    many servers), deleted with the server."""
+    return [{'boot_index': 0, 'uuid': seed.DPM_IMAGE_ID,
+             'source_type': 'image',
              'destination_type': 'volume',
              'volume_size': seed.BOOT_VOLUME_GB,
              'delete_on_termination': True}]
