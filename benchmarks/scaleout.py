@@ -82,19 +82,6 @@ def usage(sandbox):
     return measured
 
 
-def post(cloud, name, network_id, flavor_id, volume_id=None):
-    """POST a server with no host: the scheduler's choice.  Its id."""
-    body = {'name': name, 'flavorRef': flavor_id,
-            'networks': [{'uuid': network_id}]}
-    if volume_id:
-        body['block_device_mapping_v2'] = [{
-            'boot_index': 0, 'uuid': volume_id, 'source_type': 'volume',
-            'destination_type': 'volume'}]
-    else:
-        body['imageRef'] = seed.IMAGE_ID
-    return cloud.api('POST', '/servers', {'server': body})['server']['id']
-
-
 def wait_all(cloud, posted, done):
     """Poll Nova's list until done(server or None) for each of posted
     ({id: monotonic time of its POST}): {id: seconds to done}, {id:
@@ -135,9 +122,7 @@ def run(args, result):
 
 def burst(sandbox, cloud, args, result):
     dpm = args.servers // 2
-    network_id = cloud.neutron(
-        f'/networks?name={seed.FLAT.name}')['networks'][0]['id']
-    small = seed.stable_id(f'flavor-{seed.SMALL_FLAVOR}')
+    cloud.flat_network_id       # looked up once, before the burst
     began = time.monotonic()
     volumes = [cloud.volume(f'boot-{n}') for n in range(dpm)]
     result['volumes'] = time.monotonic() - began
@@ -148,9 +133,8 @@ def burst(sandbox, cloud, args, result):
     def one(n):         # alternate, as users' requests would come
         at = time.monotonic()
         try:
-            server_id = (post(cloud, f'lpar-{n}', network_id, small,
-                              volumes[n // 2]) if n % 2 else
-                         post(cloud, f'vm-{n}', network_id, small))
+            server_id = (cloud.boot(f'lpar-{n}', volume_id=volumes[n // 2])
+                         if n % 2 else cloud.boot(f'vm-{n}'))
         except requests.RequestException as error:
             server_id = error
         return server_id, at, time.monotonic() - at

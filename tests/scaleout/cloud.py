@@ -13,6 +13,7 @@ what the hypervisors hold for OpenStack that no Nova server owns.
 
 import contextlib
 import datetime
+import functools
 import time
 
 import requests
@@ -81,13 +82,16 @@ class Cloud:
         answer.raise_for_status()
         return answer.json()['volume']['id']
 
-    def boot(self, name, host, volume_id=None, flavor=seed.SMALL_FLAVOR):
-        """POST a server to host (from the image on z/VM, from volume_id on
-        DPM) on the flat network: its id."""
-        network = self.neutron(f'/networks?name={seed.FLAT.name}')
-        body = {'name': name, 'host': host,
+    def boot(self, name, host=None, volume_id=None,
+             flavor=seed.SMALL_FLAVOR):
+        """POST a server on the flat network, to host or where the
+        scheduler puts it (host None), from the z/VM image or from
+        volume_id (DPM): its id."""
+        body = {'name': name,
                 'flavorRef': seed.stable_id(f'flavor-{flavor}'),
-                'networks': [{'uuid': network['networks'][0]['id']}]}
+                'networks': [{'uuid': self.flat_network_id}]}
+        if host:
+            body['host'] = host
         if volume_id:
             body['block_device_mapping_v2'] = [{
                 'boot_index': 0, 'uuid': volume_id, 'source_type': 'volume',
@@ -95,6 +99,11 @@ class Cloud:
         else:
             body['imageRef'] = seed.IMAGE_ID
         return self.api('POST', '/servers', {'server': body})['server']['id']
+
+    @functools.cached_property
+    def flat_network_id(self):
+        return self.neutron(f'/networks?name={seed.FLAT.name}')[
+            'networks'][0]['id']
 
     def server(self, server_id):
         """The server, or None once it is gone."""
