@@ -11,7 +11,6 @@ tells of re-imaged volumes; a real Glance (started once, ~3 s) holds the
 sandbox's images, whose properties volumes made from them carry."""
 
 import hashlib
-import http.server
 import json
 import os
 import pathlib
@@ -37,6 +36,7 @@ from nova_ibmz.sandbox import cinder
 from nova_ibmz.sandbox import glance
 from nova_ibmz.sandbox import seed
 from nova_ibmz.sandbox import services
+from tests import stub_nova
 
 CONF = nova_conf.CONF
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -69,32 +69,10 @@ ZVM_COPY = copied(seed.IMAGE_NAME, seed.IMAGE_ID, seed.IMAGE_DATA,
 
 # -- Nova's API, where the stand-in posts volume-reimaged ---------------------
 
-class _NovaEvents(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = json.loads(self.rfile.read(int(self.headers['Content-Length'])))
-        self.server.posts.append((self.path, dict(self.headers), body))
-        data = json.dumps({'events': [dict(e, code=200, status='completed')
-                                      for e in body['events']]}).encode()
-        self.send_response(200)
-        self.send_header('Content-Type', 'application/json')
-        self.send_header('Content-Length', str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format, *args):
-        pass
-
-
 @pytest.fixture
 def fake_nova():
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _NovaEvents)
-    server.posts = []
-    server.url = f'http://127.0.0.1:{server.server_port}/v2.1'
-    threading.Thread(target=server.serve_forever, args=(0.05,),
-                     daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    with stub_nova.serve() as server:
+        yield server
 
 
 def posted(nova, count=1):
@@ -144,7 +122,7 @@ def standin(tmp_path, fake_nova, images):
     """The stand-in with the sandbox's volumes, under /volume of a server
     in a thread, reading images from the Glance; .url is where Cinder's
     versions are."""
-    app = cinder.CinderStandIn(tmp_path / 'cinder.json', fake_nova.url,
+    app = cinder.CinderStandIn(tmp_path / 'cinder.json', fake_nova.endpoint,
                                glance_url=images.url)
     app.seed()
     server = simple_server.make_server(
@@ -323,11 +301,11 @@ def test_a_volume_backed_rebuild_reimages_the_volume_and_tells_nova(
     assert fake_nova.posts == []
 
     api.reimage_volume(user, BOOT, seed.IMAGE_ID, reimage_reserved=True)
-    [(path, headers, body)] = posted(fake_nova)
-    assert path == '/v2.1/os-server-external-events'
-    assert headers['OpenStack-API-Version'] == 'compute 2.93'
-    assert body == {'events': [{'name': 'volume-reimaged',
-                                'server_uuid': SERVER, 'tag': BOOT}]}
+    [post] = posted(fake_nova)
+    assert post['path'] == stub_nova.EVENTS_PATH
+    assert post['headers']['OpenStack-API-Version'] == 'compute 2.93'
+    assert post['body'] == {'events': [{
+        'name': 'volume-reimaged', 'server_uuid': SERVER, 'tag': BOOT}]}
     volume = api.get(user, BOOT)
     assert volume['status'] == 'reserved'
     # The new image's properties, name and id, none of the old one's.
@@ -523,7 +501,7 @@ def stop(process, signum):
 
 def test_the_process_keeps_its_state_across_restarts(tmp_path, fake_nova,
                                                      nova_on, user):
-    process, url = start(tmp_path, fake_nova.url)
+    process, url = start(tmp_path, fake_nova.endpoint)
     try:
         api = nova_on(url)
         attachment_id, _ = attach(api, user, DATA_1)
@@ -535,7 +513,7 @@ def test_the_process_keeps_its_state_across_restarts(tmp_path, fake_nova,
     assert f'"POST /v3/{PROJECT_ID}/attachments HTTP/1.1" 200' in log
     assert TOKEN not in log
 
-    process, url = start(tmp_path, fake_nova.url)
+    process, url = start(tmp_path, fake_nova.endpoint)
     try:
         api = nova_on(url)
         volume = api.get(user, DATA_1)
