@@ -105,6 +105,11 @@ class NovaConfig:
                        'auth_type': 'none'},
             'scheduler': {'discover_hosts_in_cells_interval':
                           DISCOVER_SECONDS, 'workers': 1},
+            # nova-scheduler handles requests on concurrent threads, each
+            # weighing the hosts as they were when it began: a burst all
+            # goes to the one best host.  Nova's remedy: a random pick of
+            # the best few (here, as many as there are hosts of a kind).
+            'filter_scheduler': {'host_subset_size': 2},
             'conductor': {'workers': 1},
             'quota': {'instances': -1, 'cores': -1, 'ram': -1},
             'vnc': {'enabled': 'false'},
