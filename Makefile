@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-stamp
 SANDBOX_PORT ?= 8774
 
 .PHONY: help venv test bench sandbox sandbox-scaleout demo docs sample-config \
-	constraints clean
+	constraints clean debian-packages
 
 help:
 	@echo "make sandbox        run the all-in-one cloud on the simulators"
@@ -31,18 +31,36 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
+# The scale-out sandbox (make sandbox-scaleout, tests/scaleout, its
+# benchmark) starts a private RabbitMQ and MariaDB from Debian's packages:
+# installed here when missing, as root (their own system services are not
+# used); anyone else is told the command.
+DEBIAN_PACKAGES := rabbitmq-server mariadb-server
+debian-packages:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+	        | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	    if [ "$$(id -u)" != 0 ]; then \
+	        echo "make: install $$missing first:" \
+	            "sudo apt-get install -y $$missing" >&2; exit 1; fi; \
+	    echo "make: installing $$missing (Debian packages)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	        apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
 # Two pytest processes, as Nova and Neutron never share one: the Nova side
 # (tests/ but tests/neutron), then the Neutron side (tests/neutron).
 # STRICT_CONFORMANCE=1: nova's conformance suite fails on NotImplementedError
 # outside each driver's allowed-missing list (tests/conformance/base.py).
-test: $(STAMP)
+test: $(STAMP) debian-packages
 	STRICT_CONFORMANCE=1 $(PY) -m pytest tests --ignore=tests/neutron
 	$(PY) -m pytest tests/neutron
 	$(VENV)/bin/reno lint
 
 # Requests per operation, wall time under a mainframe's latencies, periodic
 # work at scale, concurrent boots: benchmarks/results/latest.md and plots.
-bench: $(STAMP)
+bench: $(STAMP) debian-packages
 	$(PY) -m benchmarks
 
 # The Nova API on 127.0.0.1:$(SANDBOX_PORT), its compute hosts on the
@@ -57,7 +75,7 @@ sandbox: $(STAMP)
 # SANDBOX_SCALEOUT_ARGS (--transport-url, --database-url, --dpm-hosts,
 # --zvm-hosts).
 SANDBOX_SCALEOUT_ARGS ?=
-sandbox-scaleout: $(STAMP)
+sandbox-scaleout: $(STAMP) debian-packages
 	$(VENV)/bin/nova-ibmz sandbox --scale-out --port $(SANDBOX_PORT) \
 	    --state-dir .sandbox-scaleout $(SANDBOX_SCALEOUT_ARGS)
 
