@@ -41,6 +41,9 @@ from nova_ibmz.sandbox import simulators
 # The project of every caller, the same as the embedded sandbox's.
 PROJECT_ID = '6f70656e737461636b20342065766572'
 COMPUTE_MICROVERSION = '2.96'
+# The hypervisors' detail without the uptime Nova asks each compute for
+# over RPC from 2.88 on.
+HYPERVISORS_MICROVERSION = '2.87'
 START_SECONDS = 180
 GUNICORN = ('--workers', '1', '--threads', '8', '--worker-class', 'gthread',
             # gunicorn's default (2 s) drops the connections clients keep.
@@ -198,15 +201,15 @@ class ScaleOut:
 
     # -- use -------------------------------------------------------------
 
-    def nova_api(self, method, path, body=None, timeout=60):
+    def nova_api(self, method, path, body=None, timeout=60,
+                 microversion=COMPUTE_MICROVERSION):
         """One request to Nova's API (path under /v2.1) as the admin: its
         JSON.  requests.HTTPError if it fails."""
         answer = requests.request(
             method, f'{self.urls["nova"]}/v2.1{path}', json=body,
             timeout=timeout,
             headers={'X-Auth-Token': 'sandbox',
-                     'OpenStack-API-Version':
-                     f'compute {COMPUTE_MICROVERSION}'})
+                     'OpenStack-API-Version': f'compute {microversion}'})
         answer.raise_for_status()
         return answer.json() if answer.content else None
 
@@ -214,8 +217,11 @@ class ScaleOut:
         return tuple(self.sims.host_options())
 
     def wait_for_hosts(self, timeout=START_SECONDS):
-        """Until every compute service reports up and every host is a
-        hypervisor of the cell (the scheduler's discovery mapped it)."""
+        """Until every compute service reports up, every host is a
+        hypervisor of the cell (the scheduler's discovery mapped it) and
+        answers RPC calls (Nova asks each its uptime for the hypervisors'
+        detail from microversion 2.88 on: one that has only just started
+        may not consume its queue yet, and the API answers 500)."""
         deadline = time.monotonic() + timeout
         while True:
             services = self.nova_api(
@@ -223,16 +229,27 @@ class ScaleOut:
             up = {s['host'] for s in services if s['state'] == 'up'}
             # A z/VM host's node is its member's name, not the host's.
             hypervisors = {h['service']['host'] for h in self.nova_api(
-                'GET', '/os-hypervisors/detail')['hypervisors']}
+                'GET', '/os-hypervisors/detail',
+                microversion=HYPERVISORS_MICROVERSION)['hypervisors']}
             missing = (set(self.hosts()) - up) | (set(self.hosts()) -
                                                   hypervisors)
-            if not missing:
+            if not missing and self._computes_answer():
                 return
             if time.monotonic() > deadline:
                 raise processes.ServiceError(
                     f'compute hosts not up after {timeout} s: '
-                    f'{", ".join(sorted(missing))} (logs in {self.logs})')
+                    f'{", ".join(sorted(missing)) or "RPC unanswered"} '
+                    f'(logs in {self.logs})')
             time.sleep(1)
+
+    def _computes_answer(self):
+        try:
+            self.nova_api('GET', '/os-hypervisors/detail')
+        except requests.HTTPError as error:
+            if error.response.status_code != 500:
+                raise
+            return False
+        return True
 
     def _seed(self):
         """What a user needs to boot servers: the sandbox's flavors, image,

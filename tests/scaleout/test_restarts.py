@@ -85,6 +85,22 @@ def _next_boot_works(cloud, host):
     cloud.delete(server_id)
 
 
+def _kill_and_restart(cloud, host, server_id, held, status, **wait):
+    """kill -9 of host's nova-compute once it waits on the held request
+    (server_id's object still on the hypervisor), then the same command
+    line again: (the server once its status is status, seconds from the
+    restart until then and until the compute reports again)."""
+    until(held, 'the request held')
+    with cloud.down(f'nova-compute-{host}'):
+        assert _on_hypervisor(cloud, server_id, host)
+        since = utcnow()
+    started = time.monotonic()
+    server = cloud.wait(server_id, status, timeout=RECOVER_SECONDS, **wait)
+    until(lambda: cloud.compute_reported(host, since), f'{host} reporting',
+          timeout=RECOVER_SECONDS)
+    return server, time.monotonic() - started
+
+
 def _report(scenario, kill_point, state, orphans, seconds):
     print(f'\n| {scenario} | {kill_point} | {state} | {len(orphans)} | '
           f'ACTIVE | {seconds:.0f} |')
@@ -159,15 +175,7 @@ def test_compute_killed_during_spawn(restarts, host):
         held = _hold(cloud, 'zvm', 'POST', r'^/guests/OS[0-9A-F]+/action$')
     server_id = _boot(cloud, f'restart-spawn-{host}', host)
     cloud.wait(server_id, 'BUILD', task_state='spawning')
-    until(held, 'the spawn\'s request held')
-    with cloud.down(f'nova-compute-{host}'):
-        assert _on_hypervisor(cloud, server_id, host)
-        since = utcnow()
-    started = time.monotonic()
-    cloud.wait(server_id, 'ERROR', timeout=RECOVER_SECONDS)
-    until(lambda: cloud.compute_reported(host, since), f'{host} reporting',
-          timeout=RECOVER_SECONDS)
-    seconds = time.monotonic() - started
+    _, seconds = _kill_and_restart(cloud, host, server_id, held, 'ERROR')
     # The ERROR server still owns it: init_host leaves it alone.
     assert _on_hypervisor(cloud, server_id, host)
     assert cloud.server(server_id)['OS-EXT-STS:task_state'] is None
@@ -203,15 +211,8 @@ def test_compute_killed_during_resize(restarts):
               {'resize': {'flavorRef': seed.stable_id(
                   f'flavor-{seed.RESIZE_FLAVOR}')}})
     cloud.wait(server_id, 'RESIZE', task_state='resize_migrating')
-    until(held, 'the resize\'s request held')
-    with cloud.down(f'nova-compute-{ZVM_HOST}'):
-        since = utcnow()
-    started = time.monotonic()
-    server = cloud.wait(server_id, 'ACTIVE', task_state=None,
-                        timeout=RECOVER_SECONDS)
-    until(lambda: cloud.compute_reported(ZVM_HOST, since),
-          f'{ZVM_HOST} reporting', timeout=RECOVER_SECONDS)
-    seconds = time.monotonic() - started
+    server, seconds = _kill_and_restart(cloud, ZVM_HOST, server_id, held,
+                                        'ACTIVE', task_state=None)
     assert server['OS-EXT-SRV-ATTR:host'] == ZVM_HOST
     assert server['flavor']['original_name'] == seed.SMALL_FLAVOR
     assert cloud.zvm(ZVM_HOST, 'GET', f'/guests/{uid}/power_state') == 'on'
@@ -241,15 +242,7 @@ def test_compute_killed_during_delete(restarts, host):
                      f'assigner_id={_userid(cloud, server_id)}$')
     cloud.api('DELETE', f'/servers/{server_id}')
     cloud.wait(server_id, 'ACTIVE', task_state='deleting')
-    until(held, 'the delete\'s request held')
-    with cloud.down(f'nova-compute-{host}'):
-        assert _on_hypervisor(cloud, server_id, host)
-        since = utcnow()
-    started = time.monotonic()
-    cloud.wait(server_id, 'DELETED', timeout=RECOVER_SECONDS)
-    until(lambda: cloud.compute_reported(host, since), f'{host} reporting',
-          timeout=RECOVER_SECONDS)
-    seconds = time.monotonic() - started
+    _, seconds = _kill_and_restart(cloud, host, server_id, held, 'DELETED')
     orphans = cloud.orphans()
     assert orphans == []
     assert not _on_hypervisor(cloud, server_id, host)
