@@ -85,6 +85,9 @@ class ScaleOut:
         # The hypervisors start empty, and so do Nova's state and
         # databases.
         shutil.rmtree(nova_dir, ignore_errors=True)
+        # Cinder's attachments were to servers of that database: its
+        # volumes start seeded and unattached, as in the one-process mode.
+        (self.state_dir / 'cinder.json').unlink(missing_ok=True)
         names = {key: f'ibmz_{name}'
                  for key, name in deployment.DATABASES.items()}
         created = backing.recreate_databases(self.database_url,
@@ -133,18 +136,22 @@ class ScaleOut:
         return self
 
     def _backing(self):
-        if self.transport_url is None:
-            rabbit = backing.RabbitMQ(self.state_dir / 'rabbitmq').start()
-            self.backing.append(rabbit)
-            self.transport_url = rabbit.url
-        else:
-            backing.check_broker(self.transport_url)
-        if self.database_url is None:
-            mariadb = backing.MariaDB(self.state_dir / 'mariadb').start()
-            self.backing.append(mariadb)
-            self.database_url = mariadb.url
-        else:
-            backing.check_database(self.database_url)
+        self.transport_url = self._given_or_private(
+            self.transport_url, backing.check_broker, backing.RabbitMQ,
+            'rabbitmq')
+        self.database_url = self._given_or_private(
+            self.database_url, backing.check_database, backing.MariaDB,
+            'mariadb')
+
+    def _given_or_private(self, url, check, server_class, directory):
+        """url once check says it answers, or the URL of a private server
+        (server_class) started in the state directory."""
+        if url is not None:
+            check(url)
+            return url
+        server = server_class(self.state_dir / directory).start()
+        self.backing.append(server)
+        return server.url
 
     def _sync_databases(self):
         """Nova's and Placement's schemas, and the cells, as an operator's
