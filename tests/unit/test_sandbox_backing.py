@@ -20,26 +20,20 @@ def closed_port():
         return s.getsockname()[1]
 
 
-def test_a_database_server_that_does_not_answer(closed_port):
-    url = f'mysql+pymysql://nova:s3cret@127.0.0.1:{closed_port}'
+@pytest.mark.parametrize('check, url, option, what', [
+    (backing.check_database, 'mysql+pymysql://nova:{}@127.0.0.1:{}',
+     '--database-url', 'the database server'),
+    (backing.check_broker, 'rabbit://openstack:{}@127.0.0.1:{}/',
+     '--transport-url', 'the broker')])
+def test_a_server_that_does_not_answer(closed_port, check, url, option,
+                                       what):
     with pytest.raises(backing.Missing) as raised:
-        backing.check_database(url, timeout=2)
+        check(url.format('s3cret', closed_port), timeout=2)
     message = str(raised.value)
     assert message.startswith(
-        f'--database-url mysql+pymysql://nova:***@127.0.0.1:{closed_port}: '
-        'the database server does not answer (')
+        f'{option} {url.format("***", closed_port)}: {what} does not '
+        'answer (')
     assert 's3cret' not in message and '\n' not in message
-
-
-def test_a_broker_that_does_not_answer(closed_port):
-    url = f'rabbit://openstack:s3cret@127.0.0.1:{closed_port}/'
-    with pytest.raises(backing.Missing) as raised:
-        backing.check_broker(url, timeout=2)
-    message = str(raised.value)
-    assert message.startswith(
-        f'--transport-url rabbit://openstack:***@127.0.0.1:{closed_port}/: '
-        'the broker does not answer (')
-    assert 's3cret' not in message
 
 
 @pytest.mark.parametrize('name, package', [
