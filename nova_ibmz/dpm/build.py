@@ -66,7 +66,7 @@ class Builds:
                       part.name, instance=instance)
             self._removal.instance_or_later(instance, part, 'stopped')
             raise
-        storage.remember(instance, initiators)
+        storage.remember(instance, self._subset.host, initiators)
         self._building[instance.uuid] = (part, initiators, group)
 
     def _create_hbas(self, part):

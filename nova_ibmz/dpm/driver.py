@@ -24,7 +24,6 @@ from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import exception
-from nova import objects
 from nova.objects import diagnostics
 from nova.objects import fields
 from nova.virt import driver
@@ -38,23 +37,21 @@ from nova_ibmz.dpm import build
 from nova_ibmz.dpm import console
 from nova_ibmz.dpm import host
 from nova_ibmz.dpm import metrics
+from nova_ibmz.dpm import migration
 from nova_ibmz.hmc import naming
 from nova_ibmz.dpm import partition
 from nova_ibmz.dpm import removal
 from nova_ibmz.dpm import storage
 
 LOG = logging.getLogger(__name__)
-# Nova destroys an instance and spawns it again in these task states; the
-# partition (with its WWPNs, which Cinder maps volumes to) stays.
-KEEP_PARTITION = frozenset([task_states.REBUILDING,
-                            task_states.RESIZE_REVERTING])
 
 
 class DPMDriver(driver.ComputeDriver):
     """The base class's capabilities stand.  In particular no evacuate:
     the host that failed may still run the partition, on this CPC or
     another, and a second partition booting the same volume would
-    corrupt it."""
+    corrupt it.  (A resize or cold migration stops the source's partition
+    first: migration.Moves.)"""
 
     def __init__(self, virtapi, config=None, host_name=None,
                  session_factory=host.open_session,
@@ -76,6 +73,8 @@ class DPMDriver(driver.ComputeDriver):
             self._subset, known_instances or leftovers.instances_on,
             conf.CONF.state_path)
         self._builds = build.Builds(virtapi, self._subset, self._removal)
+        self._moves = migration.Moves(self._subset, self._builds,
+                                      self._removal)
 
     @property
     def _config(self):
@@ -222,11 +221,14 @@ class DPMDriver(driver.ComputeDriver):
         delete yet.
 
         A rebuild (Nova's default: destroy, re-image the boot volume,
-        spawn) and the revert of a resize (destroy, then
+        spawn) and the revert of a resize within the subset (destroy, then
         finish_revert_migration) keep the partition, stopped: its WWPNs
-        are the ones Cinder maps the volumes to.
+        are the ones Cinder maps the volumes to.  The revert of a move
+        between hosts removes the destination's (migration.Moves).
         """
-        if instance.task_state in KEEP_PARTITION:
+        if (instance.task_state == task_states.REBUILDING or
+                (instance.task_state == task_states.RESIZE_REVERTING and
+                 self._moves.keeps_partition(context, instance))):
             self.power_off(instance)
             return
         self._builds.forget(instance)
@@ -272,73 +274,40 @@ class DPMDriver(driver.ComputeDriver):
         partition.run_job(self._subset, f'PSW restart of partition '
                           f'{part.name}', part.psw_restart)
 
-    # -- resize (cold, within the CPC subset) ---------------------------
+    # -- resize and cold migration (migration.Moves) ---------------------
 
     def migrate_disk_and_power_off(self, context, instance, dest,
                                    flavor, network_info,
                                    block_device_info=None,
                                    timeout=0, retry_interval=0):
-        """Stop the partition for a resize.  Its disks are volumes, so
-        there is nothing to copy; another host cannot take it over."""
-        config = self._config
-        reason = None
-        dest = self._resize_target(context, instance, dest)
-        if dest != self._subset.host:
-            reason = (f'a DPM partition is resized within its CPC subset '
-                      f'({self._subset.host}), not moved to {dest}')
-        elif (flavor.vcpus > config.max_processors or
-              flavor.memory_mb > config.max_memory):
-            reason = (f'flavor {flavor.name} ({flavor.vcpus} vCPUs, '
-                      f'{flavor.memory_mb} MiB) exceeds the subset\'s '
-                      f'{config.max_processors} IFLs or '
-                      f'{config.max_memory} MiB')
-        if reason:
-            raise exception.InstanceFaultRollback(
-                exception.ResizeError(reason=reason))
-        partition.stop(self._subset, *self._owned(instance))
+        """Stop the partition for a resize or a move; its disks are
+        volumes, so there is nothing to copy."""
+        self._moves.leave(context, instance, dest, flavor)
         return ''
-
-    @staticmethod
-    def _resize_target(context, instance, dest):
-        """The compute host a resize goes to.  Nova passes only the
-        destination's IP address, which several hosts share (several CPC
-        subsets can be managed from one machine): the migration record
-        names the host."""
-        if (instance.obj_attr_is_set('migration_context') and
-                instance.migration_context):
-            return objects.Migration.get_by_id(
-                context, instance.migration_context.migration_id
-            ).dest_compute
-        return dest
 
     def finish_migration(self, context, migration, instance, disk_info,
                          network_info, image_meta, resize_instance,
                          allocations, block_device_info=None, power_on=True,
                          share_info=None):
-        self._apply_flavor(instance, power_on)
+        with build_step(instance):
+            self._moves.arrive(migration, instance, network_info,
+                               block_device_info, power_on)
 
     def confirm_migration(self, context, migration, instance, network_info):
-        """Nothing to clean up: the resize kept no copy."""
+        self._moves.confirm(migration, instance)
 
     def finish_revert_migration(self, context, instance, network_info,
                                 migration, block_device_info=None,
                                 power_on=True, share_info=None):
         # The compute manager has put the old flavor back on the instance.
-        self._apply_flavor(instance, power_on)
+        self._moves.revert(migration, instance, power_on)
 
-    def _apply_flavor(self, instance, power_on):
-        """The flavor's IFLs and memory on the stopped partition (1
-        update), then start it if asked."""
-        part, status = self._owned(instance)
-        flavor = instance.flavor
-        self._subset.hmc_call(
-            f'resizing partition {part.name}', part.update_properties,
-            {'ifl-processors': flavor.vcpus,
-             'initial-memory': flavor.memory_mb,
-             'maximum-memory': flavor.memory_mb})
-        self._subset.changed()
-        if power_on:
-            partition.start(self._subset, part, status)
+    def cleanup_lingering_instance_resources(self, instance):
+        """Nova's periodic clean-up of a deleted instance whose move
+        failed (migration status error) asks each host it touched: this
+        host's partition of it goes, if there is one."""
+        self._removal.instance_or_later(instance)
+        return True
 
     # -- volumes ----------------------------------------------------------
 
@@ -346,19 +315,22 @@ class DPMDriver(driver.ComputeDriver):
         """The FC connector: the instance's HBA WWPNs and this host.
 
         Unshelving a shelved-offloaded instance asks for the connector
-        before spawn and never calls prepare_for_spawn: its partition is
-        made here, so Cinder maps the volumes to the WWPNs it will have.
+        before spawn and never calls prepare_for_spawn, and so does the
+        destination of a move between hosts before finish_migration: the
+        partition is made here, so Cinder maps the volumes to the WWPNs it
+        will have.
         """
-        if (getattr(instance, 'vm_state', None) ==
-                vm_states.SHELVED_OFFLOADED and
-                instance.task_state == task_states.SPAWNING and
-                instance.uuid not in self._builds):
+        unshelving = (getattr(instance, 'vm_state', None) ==
+                      vm_states.SHELVED_OFFLOADED and
+                      instance.task_state == task_states.SPAWNING and
+                      instance.uuid not in self._builds)
+        if unshelving or self._moves.made_on_arrival(instance):
             self.prepare_for_spawn(instance)
         return {
             'host': self._subset.host,
             'ip': conf.CONF.my_block_storage_ip,
             'initiator': None,
-            'wwpns': storage.remembered_wwpns(instance),
+            'wwpns': storage.remembered_wwpns(instance, self._subset.host),
             'wwnns': [],
             'platform': 's390x',
             'os_type': 'linux',
@@ -375,7 +347,8 @@ class DPMDriver(driver.ComputeDriver):
         self._owned(instance)
         storage.volume_path(
             instance, [storage.Initiator(None, w)
-                       for w in storage.remembered_wwpns(instance)],
+                       for w in storage.remembered_wwpns(
+                           instance, self._subset.host)],
             data, self._config.target_wwpn_ignore_list)
 
     def detach_volume(self, context, connection_info, instance, mountpoint,

@@ -15,7 +15,9 @@ the HMC gives each HBA or path an NPIV WWPN.
 Cinder maps volumes to those WWPNs, so the connector must know them
 before the first volume is attached, and still after the partition is gone
 (Nova detaches volumes after destroy): they are kept in the instance's
-system metadata.  A storage group needs the boot volume as one of its own
+system metadata, one key per compute host, because while a resize moves an
+instance between hosts both its partitions exist, and each host's connector
+must give its own.  A storage group needs the boot volume as one of its own
 volumes to boot from it; data volumes reach the guest over the same WWPNs
 without the HMC knowing them, as with HBAs.
 """
@@ -28,6 +30,7 @@ from oslo_utils import excutils
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.common import fc
 
+# + ':<host>'
 WWPNS_KEY = 'ibmz_dpm_wwpns'
 FIRST_HBA_DEVNO = 0x1900
 BOOT_VOLUME = 'boot'
@@ -134,14 +137,28 @@ def boot_volume(subset, group, size_gb, existing=False):
             'boot-storage-volume': volume.uri}
 
 
-def remember(instance, initiators):
-    instance.system_metadata[WWPNS_KEY] = ','.join(
+def _wwpns_key(host):
+    return f'{WWPNS_KEY}:{host}'
+
+
+def remember(instance, host, initiators):
+    """The WWPNs of host's partition of the instance, for its connector."""
+    instance.system_metadata[_wwpns_key(host)] = ','.join(
         i.wwpn for i in initiators)
 
 
-def remembered_wwpns(instance):
+def remembered_wwpns(instance, host):
     metadata = getattr(instance, 'system_metadata', None) or {}
-    return [w for w in metadata.get(WWPNS_KEY, '').split(',') if w]
+    return [w for w in metadata.get(_wwpns_key(host), '').split(',') if w]
+
+
+def keep_wwpns_of(instance, host):
+    """Forget the WWPNs of every host's partition but host's: a move
+    between hosts ended, and host keeps the instance."""
+    metadata = instance.system_metadata
+    for key in [k for k in metadata if k.startswith(f'{WWPNS_KEY}:')]:
+        if key != _wwpns_key(host):
+            del metadata[key]
 
 
 def check_fc(instance, connection_info):

@@ -52,3 +52,50 @@ def test_boot_on_each_host_migrate_and_delete(cloud):
     assert cloud.orphans() == []
     assert not any(name.startswith('OpenStack-')
                    for name in cloud.partitions())
+
+
+def test_dpm_server_moves_between_subsets(cloud):
+    """A cold migration from one CPC subset to the other, confirmed, and
+    one back, reverted: each nova-compute makes or removes only its own
+    partition; the volume follows through Cinder to the destination's
+    WWPNs; the port is bound to where the server runs."""
+    source, dest = scaleout_cloud.DPM_HOSTS
+    server_id = cloud.boot('lpar-moving', source,
+                           volume_id=cloud.volume('boot-moving'))
+    cloud.wait(server_id, 'ACTIVE')
+    names = {host: f'OpenStack-{host}-{server_id}'
+             for host in scaleout_cloud.DPM_HOSTS}
+
+    def move(to, finish):
+        cloud.api('POST', f'/servers/{server_id}/action',
+                  {'migrate': {'host': to}})
+        server = cloud.wait(server_id, 'VERIFY_RESIZE')
+        assert server['OS-EXT-SRV-ATTR:host'] == to
+        partitions = cloud.partitions()
+        back = source if to == dest else dest
+        assert (partitions[names[to]]['status'],
+                partitions[names[back]]['status']) == ('active', 'stopped')
+        cloud.api('POST', f'/servers/{server_id}/action', {finish: None})
+        return cloud.wait(server_id, 'ACTIVE', task_state=None)
+
+    server = move(dest, 'confirmResize')
+    assert server['OS-EXT-SRV-ATTR:host'] == dest
+    partitions = cloud.partitions()
+    assert names[source] not in partitions
+    assert partitions[names[dest]]['status'] == 'active'
+    port, = cloud.neutron(f'/ports?device_id={server_id}')['ports']
+    assert (port['binding:host_id'], port['status']) == (dest, 'ACTIVE')
+
+    server = move(source, 'revertResize')
+    assert server['OS-EXT-SRV-ATTR:host'] == dest
+    partitions = cloud.partitions()
+    assert names[source] not in partitions
+    assert partitions[names[dest]]['status'] == 'active'
+    scaleout_cloud.until(lambda: cloud.neutron(
+        f'/ports?device_id={server_id}')['ports'][0]['binding:host_id'] ==
+        dest, 'the port bound to the destination again')
+
+    cloud.delete(server_id)
+    assert cloud.orphans() == []
+    assert not any(name.startswith('OpenStack-')
+                   for name in cloud.partitions())

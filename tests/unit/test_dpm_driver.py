@@ -40,7 +40,8 @@ def make_instance(vcpus=2, memory_mb=4096, index=[0]):
     return objects.Instance(
         context=nova_context.get_admin_context(), uuid=str(uuid.uuid4()),
         id=index[0], flavor=flavor, vcpus=vcpus, memory_mb=memory_mb,
-        system_metadata={}, task_state=None, vm_state='active')
+        system_metadata={}, task_state=None, vm_state='active',
+        migration_context=None)
 
 
 def snapshot_foreign():
@@ -473,7 +474,7 @@ def test_boot_volume_behind_ignored_targets_only_has_no_path(driver):
 def test_initiator_target_map_picks_the_hba(driver):
     instance = make_instance()
     driver.prepare_for_spawn(instance)
-    wwpns = storage.remembered_wwpns(instance)
+    wwpns = storage.remembered_wwpns(instance, hmc.HOST)
     assert len(wwpns) == 2
     connection = {
         'driver_volume_type': 'fibre_channel', 'serial': str(uuid.uuid4()),

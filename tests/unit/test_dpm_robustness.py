@@ -10,6 +10,7 @@ import uuid
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import exception
+from nova import objects
 from oslo_utils import uuidutils
 import pytest
 
@@ -42,7 +43,8 @@ def test_resize_revert_keeps_the_partition(driver):
     instance.task_state = task_states.RESIZE_REVERTING
     driver.destroy(None, instance, None)
     assert faked(instance).properties['status'] == 'stopped'
-    driver.finish_revert_migration(None, instance, None, None)
+    driver.finish_revert_migration(None, instance, None, objects.Migration(
+        source_compute=hmc.HOST, dest_compute=hmc.HOST))
     assert faked(instance).properties['status'] == 'active'
 
 
