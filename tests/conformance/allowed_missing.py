@@ -16,7 +16,6 @@ DPM = {
     'test_block_stats': 'the HMC gives no I/O counters per volume',
     'test_get_device_name_for_instance': 'a partition has no disk bus; '
     'FC LUNs have no device names Nova could choose',
-    'test_get_host_cpu_stats': 'not yet: needs an HMC metrics context',
     'test_get_instance_disk_info': 'no local disks: volumes only',
     'test_get_mks_console': PRSM_CANNOT,
     'test_get_serial_console': 'not yet: the HMC ASCII console is a '
