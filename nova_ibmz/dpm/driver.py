@@ -310,13 +310,6 @@ class DPMDriver(driver.ComputeDriver):
         # The compute manager has put the old flavor back on the instance.
         self._moves.revert(migration, instance, power_on)
 
-    def cleanup_lingering_instance_resources(self, instance):
-        """Nova's periodic clean-up of a deleted instance whose move
-        failed (migration status error) asks each host it touched: this
-        host's partition of it goes, if there is one."""
-        self._removal.instance_or_later(instance)
-        return True
-
     # -- volumes ----------------------------------------------------------
 
     def get_volume_connector(self, instance):

@@ -210,21 +210,6 @@ def test_arrival_failing_half_way_leaves_the_destination_nothing(
     assert sizes(instance)[0] == 'stopped'      # the source's, unchanged
 
 
-def test_lingering_partition_of_a_deleted_instance_goes(spawned, other,
-                                                        records):
-    """A move that failed leaves the source its partition; once Nova has
-    deleted the instance, its clean-up asks the source to remove it.
-    Another host's partition of it is not touched."""
-    driver, instance = spawned
-    spare = lifecycle.make_instance()
-    lifecycle.spawn(other, spare)
-    assert other.cleanup_lingering_instance_resources(instance) is True
-    assert hmc.find_partition(instance.uuid) is not None
-    assert driver.cleanup_lingering_instance_resources(instance) is True
-    assert hmc.find_partition(instance.uuid) is None
-    assert sizes(spare, OTHER)[0] == 'active'
-
-
 def test_instance_diagnostics(spawned):
     """State, one CPU per IFL and the memory of the partition."""
     driver, instance = spawned
