@@ -21,6 +21,8 @@ from tests import simctl
 USERID = 'openstack'
 PASSWORD = 'openstack-sim'
 CPC_NAME = 'CPC1'
+# The default topology's second DPM CPC (CPC2 is the storage-groups one).
+CPC3_NAME = 'CPC3'
 SG_CPC_NAME = 'CPC2'
 # Jobs quick enough for tests; a job of 0 s is complete at its first poll,
 # so zhmcclient's wait_for_completion never sleeps its fixed 10 s.

@@ -1,11 +1,12 @@
 # Licensed under the Apache License, Version 2.0 (the "License"); you may
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
-"""The sandbox's mainframes: an HMC simulator (one DPM CPC, one CPC subset
-per DPM compute host) and a z/VM SSI cluster (one member per z/VM compute
-host), served in this process on free local ports, with their state,
-certificates and admin token in the sandbox's directory.  By default one
-DPM host and two z/VM hosts; the scale-out mode takes other counts.
+"""The sandbox's mainframes: an HMC simulator (its first DPM CPC, one CPC
+subset per DPM compute host) and a z/VM SSI cluster (one member per z/VM
+compute host), served in this process on free local ports, with their
+state, certificates and admin token in the sandbox's directory.  By
+default one DPM host and two z/VM hosts; the scale-out mode takes other
+counts.
 
 Hosts() gives each compute host of the sandbox its nova.conf sections, the
 values an operator would write for a real HMC or Cloud Connector: only the
@@ -78,8 +79,8 @@ class Simulators:
 
     def __init__(self, state_dir, dpm_hosts=1, zvm_hosts=len(ZVM_HOSTS)):
         """dpm_hosts: how many DPM compute hosts (CPC subsets
-        dpm-subset-1, -2, ... of the one CPC, each of DPM_PROCESSORS IFLs
-        and DPM_MEMORY_MB); zvm_hosts: how many z/VM compute hosts (zvm-1,
+        dpm-subset-1, -2, ... of the first DPM CPC, each of DPM_PROCESSORS
+        IFLs and DPM_MEMORY_MB); zvm_hosts: how many z/VM compute hosts (zvm-1,
         -2, ..., each an SSI member)."""
         if not 1 <= dpm_hosts <= MAX_DPM_HOSTS:
             raise ValueError(f'{dpm_hosts} DPM hosts: the CPC holds 1 to '

@@ -7,9 +7,13 @@ own), started on first use as the simulators of tests/hmc.py and
 tests/connector.py are, with the network agent of each compute host of
 the clouds (dpm_cloud.py, zvm_cloud.py) in it, on those simulators:
 
-- dpm-subset-1's DPM agent on the HMC simulator maps physnet1 to OSD-1's
-  port 0 (virtual switch hmc.VSWITCH_OSD_1) and physnet2 to OSD-2's port 0
-  (hmc.VSWITCH_OSD_2);
+- dpm-subset-1's and dpm-subset-2's DPM agents (two subsets of CPC1) on
+  the HMC simulator map physnet1 to OSD-1's port 0 (virtual switch
+  hmc.VSWITCH_OSD_1) and physnet2 to OSD-2's port 0 (hmc.VSWITCH_OSD_2);
+- cpc3-subset-1's DPM agent (a subset of CPC3, on the same HMC) maps
+  physnet1 to OSD-3's port 0 (hmc.CPC3_VSWITCH_OSD_1) and physnet2 to
+  OSD-4's port 0 (hmc.CPC3_VSWITCH_OSD_2): a port moved there (a resize
+  or a cold migration to another CPC) is bound to CPC3's virtual switches;
 - zvm-1's and zvm-2's z/VM agents, on the two members' connectors, map
   physnet1 to VSWITCH1;
 - no agent maps physnet3.
@@ -49,11 +53,21 @@ from tests import hmcsim
 from tests import zvm_agent_config
 
 DPM_HOST = 'dpm-subset-1'
+# Destinations of resizes and cold migrations: another subset of the CPC
+# of DPM_HOST, and a subset of the other CPC of the HMC.
+DPM_SUBSET_2 = 'dpm-subset-2'
+CPC3_HOST = 'cpc3-subset-1'
 ZVM_HOSTS = {'zvm-1': connector.server, 'zvm-2': connector.second}
-HOSTS = (DPM_HOST, *ZVM_HOSTS)
 # physnet -> the virtual switch the DPM agent maps it to.
 DPM_VSWITCHES = {'physnet1': hmc.VSWITCH_OSD_1,
                  'physnet2': hmc.VSWITCH_OSD_2}
+CPC3_VSWITCHES = {'physnet1': hmc.CPC3_VSWITCH_OSD_1,
+                  'physnet2': hmc.CPC3_VSWITCH_OSD_2}
+# DPM host -> (its CPC's object-id, {physnet: virtual switch}).
+DPM_HOSTS = {DPM_HOST: (hmc.CPC_ID, DPM_VSWITCHES),
+             DPM_SUBSET_2: (hmc.CPC_ID, DPM_VSWITCHES),
+             CPC3_HOST: (hmc.CPC3_ID, CPC3_VSWITCHES)}
+HOSTS = (*DPM_HOSTS, *ZVM_HOSTS)
 ZVM_MAPPINGS = 'physnet1:VSWITCH1'
 UNMAPPED_PHYSNET = 'physnet3'
 NET_1 = seed.ProviderNetwork('osd-1', 'flat', '10.1.0.0/24')
@@ -75,19 +89,21 @@ def _no_nova(environ, start_response):
     return [b'no test runs']
 
 
-def _dpm_agent(path):
-    """dpm-subset-1's agent configuration, as an operator writes it for
-    the HMC simulator: the adapter ports behind DPM_VSWITCHES."""
+def _dpm_agent(path, host, cpc_id, vswitches):
+    """The agent configuration of DPM host, a subset of CPC cpc_id, as an
+    operator writes it for the HMC simulator: the adapter ports behind
+    vswitches ({physnet: virtual switch object-id} of that CPC)."""
     sim = hmc.server()
     with sim.sim.lock:
-        adapters = {physnet: hmc.faked_cpc().virtual_switches.lookup_by_oid(
+        cpc = hmc.faked_cpc(cpc_id=cpc_id)
+        adapters = {physnet: cpc.virtual_switches.lookup_by_oid(
             vswitch).properties['backing-adapter-uri'].rsplit('/', 1)[1]
-            for physnet, vswitch in DPM_VSWITCHES.items()}
-    lines = ['[DEFAULT]', f'host = {DPM_HOST}', '[dpm]',
+            for physnet, vswitch in vswitches.items()}
+    lines = ['[DEFAULT]', f'host = {host}', '[dpm]',
              f'hmc = 127.0.0.1:{sim.port}', f'hmc_username = {hmcsim.USERID}',
              f'hmc_password = {hmcsim.PASSWORD}',
              f'hmc_ca_file = {sim.certs.ca_file}',
-             f'cpc_object_id = {hmc.CPC_ID}',
+             f'cpc_object_id = {cpc_id}',
              # An HMC outage of a test fails each poll at once, and the
              # next poll asks again.
              'hmc_retries = 0']
@@ -109,7 +125,9 @@ class SharedServer(launcher.NeutronAPI):
         self.relay = networking.NovaEvents()
         self.relay.setUp()
         self.relay.app = _no_nova
-        self.agents = {DPM_HOST: _dpm_agent(self.state_dir / 'dpm.ini')}
+        self.agents = {host: _dpm_agent(self.state_dir / f'{host}.ini',
+                                        host, cpc_id, vswitches)
+                       for host, (cpc_id, vswitches) in DPM_HOSTS.items()}
         for host, sim in ZVM_HOSTS.items():
             self.agents[host] = zvm_agent_config.write(
                 self.state_dir / f'{host}.ini', sim().url, host,

@@ -50,7 +50,8 @@ def test_tls_verified_against_ca_file(hmc_server):
     trusting = hmcsim.session(hmc_server)
     try:
         cpcs = zhmcclient.Client(trusting).cpcs.list()
-        assert [c.name for c in cpcs] == [hmcsim.CPC_NAME]
+        assert [c.name for c in cpcs] == [hmcsim.CPC_NAME,
+                                          hmcsim.CPC3_NAME]
     finally:
         trusting.logoff()
 

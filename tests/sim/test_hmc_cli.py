@@ -130,7 +130,7 @@ def test_temporary_state_removed_at_exit():
         assert sim.ca_file.is_file()
         assert 'nova-ibmz-hmc-sim-' in state_dir.name
         cpcs = zhmcclient.Client(sim.session()).cpcs.list()
-        assert [c.name for c in cpcs] == [hmcsim.CPC_NAME]
+        assert [c.name for c in cpcs] == [hmcsim.CPC_NAME, hmcsim.CPC3_NAME]
         stop(sim)
     assert not state_dir.exists()
 

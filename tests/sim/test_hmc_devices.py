@@ -122,6 +122,49 @@ def test_hba_lifecycle(cpc):
     assert [h.name for h in b.hbas.list()] == ['fcp1']
 
 
+def test_devices_of_two_cpcs(cpc, session):
+    """One HMC, two CPCs: each partition gets devices of its own CPC's
+    adapters only; WWPNs and MACs are unique across the HMC, device
+    numbers per partition."""
+    cpc3 = hmcsim.cpc(session, hmcsim.CPC3_NAME)
+    a, b = cpc.partitions.create(props('A')), cpc3.partitions.create(
+        props('B'))
+    hbas = [a.hbas.create({'name': 'fcp', 'adapter-port-uri':
+                           fcp_port(cpc).uri}),
+            b.hbas.create({'name': 'fcp', 'adapter-port-uri':
+                           fcp_port(cpc3, 'FCP-3').uri})]
+    nics = [p.nics.create({'name': 'eth0', 'virtual-switch-uri':
+                           c.virtual_switches.find(name=switch).uri})
+            for p, c, switch in ((a, cpc, 'OSD-1 Port 0'),
+                                 (b, cpc3, 'OSD-3 Port 0'))]
+    for hba, nic in zip(hbas, nics):    # numbered in their partition
+        assert hba.get_property('device-number') == '8000'
+        assert nic.get_property('device-number') == '8001'
+    assert len({h.get_property('wwpn') for h in hbas}) == 2
+    assert len({n.get_property('mac-address') for n in nics}) == 2
+
+    for partition, other in ((b, cpc), (a, cpc3)):
+        foreign_fcp = next(x for x in other.adapters.list()
+                           if x.get_property('type') == 'fcp')
+        with pytest.raises(zhmcclient.HTTPError) as e:
+            partition.hbas.create({'name': 'x', 'adapter-port-uri':
+                                   foreign_fcp.ports.list()[0].uri})
+        assert http_error(e) == (400, 7)
+        with pytest.raises(zhmcclient.HTTPError) as e:
+            partition.nics.create({'name': 'x', 'virtual-switch-uri':
+                                   other.virtual_switches.list()[0].uri})
+        assert http_error(e) == (400, 7)
+        with pytest.raises(zhmcclient.HTTPError) as e:
+            partition.nics.create({
+                'name': 'x', 'network-adapter-port-uri': other.adapters.list(
+                    filter_args={'type': 'osd'})[0].ports.list()[0].uri})
+        assert http_error(e) == (400, 7)
+        assert [h.name for h in partition.hbas.list()] == ['fcp']
+        assert [n.name for n in partition.nics.list()] == ['eth0']
+    assert [v.uri for v in cpc.virtual_switches.find(
+        name='OSD-1 Port 0').get_connected_nics()] == [nics[0].uri]
+
+
 def test_storage_groups_need_the_feature(cpc, session):
     part = cpc.partitions.create(props('A'))
     with pytest.raises(zhmcclient.HTTPError) as e:

@@ -298,7 +298,7 @@ def test_partition_usage_metrics(cpc):
     busy = usage()
     assert busy[part.uri] > 0
     assert busy == usage()      # steady for the same partitions
-    assert len(busy) == 4       # the three of the topology too
+    assert len(busy) == 5       # the four of the topology's two CPCs too
 
 
 def test_names_are_at_most_64_characters(cpc):

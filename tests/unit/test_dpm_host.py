@@ -30,7 +30,7 @@ from tests import hmcsim
 objects.register_all()
 
 CPC_URI = f'/api/cpcs/{hmc.CPC_ID}'
-FOREIGN = hmc.FOREIGN['default']
+FOREIGN = hmc.FOREIGN['default'][hmc.CPC_NAME]
 
 
 class RequestLog:

@@ -7,8 +7,9 @@ Where the mock falls short this adds: MAC addresses (generated, or taken
 from the request for HiperSockets NICs), the NIC type of its virtual
 switch, device numbers unique in the partition (the client's choice
 honoured), the virtual switch's list of connected NICs kept true, WWPNs
-unique on the HMC, and storage group attachment with virtual storage
-resources.  The CPC's ``dpm-storage-management`` feature decides the
+unique on the HMC (of all its CPCs), NICs and HBAs on the adapters of the
+partition's own CPC only, and storage group attachment with virtual
+storage resources.  The CPC's ``dpm-storage-management`` feature decides the
 storage model: HBAs without it, storage groups with it, as on a real CPC.
 """
 
@@ -71,13 +72,27 @@ def _devno(sim, req, partition, body, resource=None):
 
 # -- NICs ---------------------------------------------------------------
 
-def _nic_backing(sim, req, body):
+def _own_cpc(req, partition, resource, field):
+    """A virtual switch or adapter is usable by the partitions of its own
+    CPC only: one HMC manages several CPCs, and a device of another CPC's
+    adapter is refused as a real HMC refuses it."""
+    cpc = partition.manager.parent
+    if resource.manager.parent is not cpc:
+        raise common.bad_request(
+            req, 7, f'{field!r} {resource.uri} is not on CPC {cpc.name} of '
+            f'partition {partition.name}')
+
+
+def _nic_backing(sim, req, partition, body):
     """The NIC type from the virtual switch or adapter port it uses."""
     if 'virtual-switch-uri' in body:
         vswitch = common.lookup(sim, req, body['virtual-switch-uri'])
+        _own_cpc(req, partition, vswitch, 'virtual-switch-uri')
         return NIC_TYPE[vswitch.properties['type']]
     if 'network-adapter-port-uri' in body:
         port = common.lookup(sim, req, body['network-adapter-port-uri'])
+        _own_cpc(req, partition, port.manager.parent,
+                 'network-adapter-port-uri')
         return port.manager.parent.properties['type']
     raise common.bad_request(req, 5, "A NIC needs 'virtual-switch-uri' or "
                              "'network-adapter-port-uri'")
@@ -110,7 +125,7 @@ def create_nic(sim, req):
     common.check_read_only(req, body, frozenset(body) - NIC_WRITABLE -
                            {'virtual-switch-uri'})
     common.check_name_unique(req, partition.nics, body['name'], 'NIC')
-    nic_type = _nic_backing(sim, req, body)
+    nic_type = _nic_backing(sim, req, partition, body)
     nic = partition.nics.add(dict(body, **{
         'element-id': str(uuid.uuid4()), 'type': nic_type,
         'device-number': _devno(sim, req, partition, body),
