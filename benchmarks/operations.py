@@ -24,8 +24,9 @@ from tests import hmc
 # operation -> the fewest requests the API allows, and why (one line).
 MINIMUM = {
     'dpm': {
-        'spawn': (6, 'create the partition with its boot parameters, 2 NICs '
-                  'and 1 HBA, set the boot device, start'),
+        'spawn': (7, 'create the partition, 1 HBA, read the WWPN the HMC '
+                  'gave it (Cinder maps the volume to it before the boot '
+                  'device can be set), 2 NICs, set the boot device, start'),
         'get_info': (1, 'one state read (the sync shares one for all '
                      'partitions: section 3)'),
         'get_available_resource': (1, 'list the partitions with their '

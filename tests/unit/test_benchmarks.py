@@ -70,7 +70,7 @@ def test_the_report_shows_the_targets_and_the_plots(counts, points,
                     '## 2. Wall time under latency', '## 3. Scale',
                     '## 4. Concurrency'):
         assert heading in text
-    assert '| spawn | 8 + 2 polls | 6 |' in text
+    assert '| spawn | 8 + 2 polls | 7 |' in text
     assert (tmp_path / 'scale.png').stat().st_size > 1000
     assert (tmp_path / 'wall_time.png').stat().st_size > 1000
     met = {target.split(':')[0]: ok for target, _, ok in rows}
