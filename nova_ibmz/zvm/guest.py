@@ -52,6 +52,12 @@ PAUSED_KEY = 'zvm_paused'
 
 # How long the cached CP states answer get_info(use_cache=True).
 STATE_TTL = 10.0
+# Userids per GET /guests/stats: each takes at most 11 characters of the
+# URL (8, and a comma encoded as %2C), so 600 keep the request line well
+# under the 8 KiB that common front ends (Apache, nginx) accept; one URL
+# for all guests would exceed it from about 740 guests, and the
+# connector's own server refuses it (414) at about 10,000.
+STATS_BATCH = 600
 
 
 def check_name_template(template):
@@ -108,6 +114,10 @@ class Guests:
     def __init__(self, connector):
         self._connector = connector
         self._lock = threading.Lock()
+        # One refresh of the CP states at a time: Nova's power-state sync
+        # asks from a pool of threads, which would otherwise each send the
+        # same GET /guests/stats when the cache expires.
+        self._refreshing = threading.Lock()
         self._owned = None          # userids; None: read GET /guests
         self._states = {}           # userid -> 'on' | 'off'
         self._states_time = 0.0
@@ -148,10 +158,13 @@ class Guests:
 
     def owned(self, instance):
         """The instance's userid if the guest is ours, else
-        InstanceNotFound.  Cost: none when cached."""
+        InstanceNotFound.  Cost: none when cached (a set lookup, not a
+        copy of the set: the sync asks once per instance); one GET
+        /guests for a userid not among the cached ones."""
         uid = userid(instance)
-        if uid not in self.owned_userids() and \
-                uid not in self.owned_userids(fresh=True):
+        with self._lock:
+            known = self._owned is not None and uid in self._owned
+        if not known and uid not in self.owned_userids(fresh=True):
             raise exception.InstanceNotFound(instance_id=instance.uuid)
         return uid
 
@@ -208,32 +221,48 @@ class Guests:
             return power_state.PAUSED
         return _POWER_STATES.get(state, power_state.NOSTATE)
 
+    def _fresh_state(self, uid):
+        """uid's cached state, or None when the cache has expired."""
+        with self._lock:
+            if time.monotonic() - self._states_time < STATE_TTL:
+                return self._states.get(uid)
+        return None
+
     def _cached_state(self, uid):
-        with self._lock:
-            fresh = time.monotonic() - self._states_time < STATE_TTL
-            if fresh and uid in self._states:
-                return self._states[uid]
-        self.refresh_states()
-        with self._lock:
-            return self._states.get(uid, 'off')
+        state = self._fresh_state(uid)
+        if state is None:
+            with self._refreshing:
+                # A thread that waited here finds the states another one
+                # has just read.
+                state = self._fresh_state(uid)
+                if state is None:
+                    self.refresh_states()
+        if state is None:
+            with self._lock:
+                state = self._states.get(uid, 'off')
+        return state
 
     def refresh_states(self):
-        """CP states of all our guests.  Cost: one GET /guests/stats (and
-        one GET /guests if a guest vanished since the last read)."""
-        owned = self.owned_userids()
+        """CP states of all our guests.  Cost: one GET /guests/stats per
+        STATS_BATCH guests (and one GET /guests if a guest vanished since
+        the last read)."""
+        owned = sorted(self.owned_userids())
         for attempt in (1, 2):
             try:
-                stats = self._connector.get(
-                    '/guests/stats', userid=','.join(sorted(owned))
-                ) if owned else {}
+                running = set()
+                for start in range(0, len(owned), STATS_BATCH):
+                    running.update(self._connector.get(
+                        '/guests/stats', userid=','.join(
+                            owned[start:start + STATS_BATCH])) or {})
                 break
             except ConnectorNotFound:
                 if attempt == 2:
                     raise
                 # One of them is gone from the directory: list again.
-                owned = self.owned_userids(fresh=True)
+                owned = sorted(self.owned_userids(fresh=True))
         with self._lock:
-            self._states = {u: 'on' if u in stats else 'off' for u in owned}
+            self._states = {u: 'on' if u in running else 'off'
+                            for u in owned}
             self._states_time = time.monotonic()
 
     def record(self, uid, state):

@@ -3,6 +3,7 @@
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """The z/VM driver's parts against the Cloud Connector simulator over HTTP."""
 
+import concurrent.futures
 import json
 import socket
 import time
@@ -400,6 +401,47 @@ def test_power_state_sync_costs_one_request(sim, driver, zvm_names):
     assert states == [power_state.RUNNING, power_state.SHUTDOWN] * 4
     assert [(e['method'], e['path'].split('?')[0])
             for e in sim.log.since(0)] == [('GET', '/guests/stats')]
+
+
+def stats_requests(sim):
+    return [e['path'] for e in sim.log.since(0)
+            if e['path'].split('?')[0] == '/guests/stats']
+
+
+def test_threads_of_the_sync_share_one_refresh(sim, driver, zvm_names,
+                                               monkeypatch):
+    """Nova's sync asks from a pool of threads: when the cached states
+    expire, one of them reads them (slowly here), the others wait for
+    that answer instead of each sending the same request."""
+    for n in range(1, 21):
+        add_guest(sim.model, f'OS{n:06X}', state='on')
+    driver.list_instances()
+    monkeypatch.setattr(guest, 'STATE_TTL', 5.0)
+    add_fault(sim, method='GET', path='^/guests/stats', times=1,
+              latency_ms=300)
+    pool = concurrent.futures.ThreadPoolExecutor(5)
+    states = list(pool.map(lambda n: driver.get_info(instance(n)).state,
+                           range(1, 21)))
+    pool.shutdown()
+    assert states == [power_state.RUNNING] * 20
+    assert len(stats_requests(sim)) == 1
+
+
+def test_states_of_many_guests_are_read_in_short_urls(sim, driver,
+                                                      zvm_names):
+    """No request line longer than common front ends accept (8 KiB),
+    however many guests: 1,300 guests take three requests."""
+    for n in range(1, 1301):
+        add_guest(sim.model, f'OS{n:06X}', state='on' if n % 3 else 'off',
+                  root='1m')
+    driver.list_instances()
+    sim.log.clear()
+    states = [driver.get_info(instance(n)).state for n in (1, 3, 1300)]
+    assert states == [power_state.RUNNING, power_state.SHUTDOWN,
+                      power_state.RUNNING]
+    paths = stats_requests(sim)
+    assert len(paths) == 3
+    assert max(len(p) for p in paths) < 8192 - len('GET  HTTP/1.1')
 
 
 def test_get_info_of_a_missing_guest(sim, driver, zvm_names):
