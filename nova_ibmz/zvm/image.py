@@ -51,6 +51,11 @@ class Images:
         # One import per image at a time: concurrent boots of a new image
         # wait for the first one's import instead of copying it twice.
         self._locks = collections.defaultdict(threading.Lock)
+        # name -> (disk type, root disk bytes) of images known to be in
+        # the repository.  A name is a Glance image id, whose data never
+        # changes, and only this host removes images from its connector's
+        # repository (delete): a boot of a known image asks nothing.
+        self._known = {}
 
     def os_version(self, image_meta):
         """The image's os_distro, which the connector needs to configure
@@ -66,23 +71,20 @@ class Images:
 
     def ensure(self, context, image_meta):
         """The image in the connector's repository, imported if needed;
-        returns (name, disk type, root disk bytes).  Cost: one GET
-        /images when it is there; else a download from Glance, one POST
-        /images and one GET."""
+        returns (name, disk type, root disk bytes).  Cost: nothing for an
+        image this host has seen there; else one GET /images when it is
+        there, or a download from Glance, one POST /images and one GET."""
         name = image_meta.id
         os_version = self.os_version(image_meta)
         with self._locks[name]:
-            try:
-                record = self._query(name)
-            except ConnectorNotFound:
-                self._import(context, name, os_version)
-                record = self._query(name)
-        units, _, kind = record['disk_size_units'].partition(':')
-        if kind not in UNIT_BYTES:
-            raise exception.ImageUnacceptable(
-                image_id=name, reason=f'the connector reads its disk size '
-                f'as {record["disk_size_units"]!r}, not cylinders or blocks')
-        return name, DISK_TYPE[kind], int(units) * UNIT_BYTES[kind]
+            if name not in self._known:
+                try:
+                    record = self._query(name)
+                except ConnectorNotFound:
+                    self._import(context, name, os_version)
+                    record = self._query(name)
+                self._known[name] = _disk(name, record)
+        return (name, *self._known[name])
 
     def _query(self, name):
         return self._connector.get('/images', imagename=name)[0]
@@ -114,6 +116,7 @@ class Images:
     def delete(self, name):
         """Remove an image from the repository; gone is fine.  Cost: one
         DELETE."""
+        self._known.pop(name, None)
         self._connector.delete(f'/images/{name}')
 
     def snapshot(self, context, instance, uid, image_id, update_task_state):
@@ -158,6 +161,16 @@ class Images:
                 image_api.delete(context, image_id)
         finally:
             fileutils.delete_if_exists(path)
+
+
+def _disk(name, record):
+    """(disk type, root disk bytes) of the connector's image record."""
+    units, _, kind = record['disk_size_units'].partition(':')
+    if kind not in UNIT_BYTES:
+        raise exception.ImageUnacceptable(
+            image_id=name, reason=f'the connector reads its disk size '
+            f'as {record["disk_size_units"]!r}, not cylinders or blocks')
+    return DISK_TYPE[kind], int(units) * UNIT_BYTES[kind]
 
 
 def root_gb(flavor_root_gb, image_bytes, instance, disk_type='ECKD'):

@@ -25,10 +25,12 @@ from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.sim import tls
 from nova_ibmz.sim.zvm import faults as zvm_faults
 from nova_ibmz.sim.zvm import guests as sim_guests
+from nova_ibmz.sim.zvm import images as sim_images
 from nova_ibmz.zvm import client
 from nova_ibmz.zvm import driver as zvm_driver
 from nova_ibmz.zvm import guest
 from nova_ibmz.zvm import host as zvm_host
+from nova_ibmz.zvm import image
 from tests import connector
 from tests import zvmsim
 from tests.zvmsim import add_guest
@@ -738,3 +740,34 @@ def test_inventory_right_after_the_resources_reads_the_host_once(
             inventory['DISK_GB']['total']) == (
         resources['vcpus'], resources['memory_mb'], resources['local_gb'])
     assert host_reads() == 1
+
+
+# Images -----------------------------------------------------------------
+
+
+def test_a_boot_of_a_known_image_asks_the_connector_nothing(
+        sim, cc, tmp_path):
+    """The first boot of an image reads its record; later ones take it
+    from memory; one this host deleted is asked for again."""
+    name = uuidutils.generate_uuid()
+    source = tmp_path / 'root.img'
+    source.write_bytes(sim_images.header(3338, 'ECKD') + bytes(512))
+    spec = {'image': {'image_name': name, 'url': f'file://{source}',
+                      'image_meta': {'os_version': 'rhel8.6'}}}
+    cc.post('/images', spec)
+    repository = image.Images(cc, str(tmp_path), 'nova@127.0.0.1')
+    meta = objects.ImageMeta.from_dict(
+        {'id': name, 'properties': {'os_distro': 'rhel8.6'}})
+    sim.log.clear()
+    first = repository.ensure(None, meta)
+    assert repository.ensure(None, meta) == first
+    assert first[:2] == (name, 'ECKD')
+    assert [e['path'].split('?')[0] for e in sim.log.since(0)] == [
+        '/images']
+    repository.delete(name)
+    assert not repository.exists(name)
+    cc.post('/images', spec)
+    sim.log.clear()
+    assert repository.ensure(None, meta) == first
+    assert [e['path'].split('?')[0] for e in sim.log.since(0)] == [
+        '/images']
