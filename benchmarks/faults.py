@@ -65,14 +65,16 @@ CASES = [
     Case('DPM', 'delete', 'HMC outage from the stop of the partition',
          {'method': 'POST', 'path': r'/operations/stop$', 'times': 1,
           'outage_s': OUTAGE}),
+    # First of the z/VM cases: the host reads an image's record at its
+    # first boot only.
+    Case('z/VM', 'create', 'connection dropped once at a GET of the spawn '
+         '(the image\'s record, read at its first boot on the host)',
+         {'method': 'GET', 'path': r'^/images', 'times': 1, 'drop': True}),
     Case('z/VM', 'create', 'connector busy (503) twice at POST /guests',
          {'method': 'POST', 'path': r'^/guests$', 'status': 503,
           'times': 2}),
     Case('z/VM', 'create', 'connector busy (503) at every POST /guests',
          {'method': 'POST', 'path': r'^/guests$', 'status': 503}),
-    Case('z/VM', 'create', 'connection dropped once at a GET of the spawn '
-         '(the image)',
-         {'method': 'GET', 'path': r'^/images', 'times': 1, 'drop': True}),
     Case('z/VM', 'create', 'connector outage from the deploy (the guest '
          'exists)',
          {'method': 'POST', 'path': r'^/guests/[^/]+/action$', 'times': 1,
