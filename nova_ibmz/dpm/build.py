@@ -66,7 +66,8 @@ class Builds:
                       part.name, instance=instance)
             self._removal.instance_or_later(instance, part, 'stopped')
             raise
-        storage.remember(instance, self._subset.host, initiators)
+        storage.remember(instance, self._subset.host, initiators,
+                         self._subset.config.cpc_object_id)
         self._building[instance.uuid] = (part, initiators, group)
 
     def _create_hbas(self, part):

@@ -6,9 +6,10 @@
 compute_driver = ibmz.DPMDriver.  The class maps Nova's calls onto the
 parts: host.CPCSubset (the HMC, the CPC share and its partitions),
 partition (names, ownership, power), build (making an instance's
-partition), removal (deleting partitions, also what an HMC outage left),
-network (ports as NICs), storage (FC initiators and boot volumes) and
-console (OS messages).
+partition), migration (resize and cold migration), evacuation (fencing the
+failed host's partition first), removal (deleting partitions, also what
+an HMC outage left), network (ports as NICs), storage (FC initiators and
+boot volumes) and console (OS messages).
 
 An instance's life on the HMC: prepare_for_spawn creates the stopped
 partition and its HBAs, so the volume connector knows their WWPNs before
@@ -35,6 +36,7 @@ from nova_ibmz.common.exception import build_step
 from nova_ibmz.common import leftovers
 from nova_ibmz.dpm import build
 from nova_ibmz.dpm import console
+from nova_ibmz.dpm import evacuation
 from nova_ibmz.dpm import host
 from nova_ibmz.dpm import metrics
 from nova_ibmz.dpm import migration
@@ -47,11 +49,14 @@ LOG = logging.getLogger(__name__)
 
 
 class DPMDriver(driver.ComputeDriver):
-    """The base class's capabilities stand.  In particular no evacuate:
-    the host that failed may still run the partition, on this CPC or
-    another, and a second partition booting the same volume would
-    corrupt it.  (A resize or cold migration stops the source's partition
-    first: migration.Moves.)"""
+    """The base class's capabilities, and evacuate: the destination stops
+    the failed host's partition through the HMC before it makes its own,
+    or refuses when the HMC cannot tell (evacuation.Evacuations).  (A
+    resize or cold migration stops the source's partition first:
+    migration.Moves.)"""
+
+    capabilities = dict(driver.ComputeDriver.capabilities,
+                        supports_evacuate=True)
 
     def __init__(self, virtapi, config=None, host_name=None,
                  session_factory=host.open_session,
@@ -75,6 +80,8 @@ class DPMDriver(driver.ComputeDriver):
         self._builds = build.Builds(virtapi, self._subset, self._removal)
         self._moves = migration.Moves(self._subset, self._builds,
                                       self._removal)
+        self._evacuations = evacuation.Evacuations(self._subset,
+                                                   self._builds)
 
     @property
     def _config(self):
@@ -216,6 +223,7 @@ class DPMDriver(driver.ComputeDriver):
         with build_step(instance):
             self._builds.spawn(instance, network_info, block_device_info,
                                power_on)
+        self._evacuations.arrived(instance)
 
     def destroy(self, context, instance, network_info, block_device_info=None,
                 destroy_disks=True, destroy_secrets=True):
@@ -232,9 +240,13 @@ class DPMDriver(driver.ComputeDriver):
         spawn) and the revert of a resize within the subset (destroy, then
         finish_revert_migration) keep the partition, stopped: its WWPNs
         are the ones Cinder maps the volumes to.  The revert of a move
-        between hosts removes the destination's (migration.Moves).
+        between hosts removes the destination's (migration.Moves), and a
+        host evacuated while it was down removes its own when it runs
+        again (Nova's init_host), also while the evacuation is still
+        rebuilding the instance elsewhere.
         """
-        if (instance.task_state == task_states.REBUILDING or
+        if ((instance.task_state == task_states.REBUILDING and
+             not self._evacuations.evacuated_from_here(context, instance)) or
                 (instance.task_state == task_states.RESIZE_REVERTING and
                  self._moves.keeps_partition(context, instance))):
             self.power_off(instance)
@@ -317,15 +329,20 @@ class DPMDriver(driver.ComputeDriver):
 
         Unshelving a shelved-offloaded instance asks for the connector
         before spawn and never calls prepare_for_spawn, and so does the
-        destination of a move between hosts before finish_migration: the
-        partition is made here, so Cinder maps the volumes to the WWPNs it
-        will have.
+        destination of a move between hosts before finish_migration, and
+        that of an evacuation before spawn: the partition is made here, so
+        Cinder maps the volumes to the WWPNs it will have.  An evacuation
+        fences the source's partition first (evacuation.Evacuations).
         """
         unshelving = (getattr(instance, 'vm_state', None) ==
                       vm_states.SHELVED_OFFLOADED and
                       instance.task_state == task_states.SPAWNING and
                       instance.uuid not in self._builds)
-        if unshelving or self._moves.made_on_arrival(instance):
+        evacuating = self._evacuations.arriving(instance)
+        if evacuating:
+            with build_step(instance):
+                self._evacuations.arrive(evacuating, instance)
+        elif unshelving or self._moves.made_on_arrival(instance):
             self.prepare_for_spawn(instance)
         return {
             'host': self._subset.host,

@@ -113,10 +113,10 @@ class Moves:
 
     def confirm(self, migration, instance):
         """The move is kept: the source removes its partition (when the
-        HMC fails, later: removal.Removal) and forgets its WWPNs."""
+        HMC fails, later: removal.Removal) and forgets its WWPNs and CPC."""
         if between_hosts(migration):
             self._removal.instance_or_later(instance)
-            storage.keep_wwpns_of(instance, migration.dest_compute)
+            storage.keep_partition_of(instance, migration.dest_compute)
 
     # -- the destination -------------------------------------------------
 
@@ -153,10 +153,10 @@ class Moves:
     def revert(self, migration, instance, power_on):
         """The old flavor on the source's partition (Nova has put it back
         on the instance) and, after a move between hosts, only its WWPNs
-        remembered."""
+        and CPC remembered."""
         self.apply_flavor(instance, power_on)
         if between_hosts(migration):
-            storage.keep_wwpns_of(instance, self._subset.host)
+            storage.keep_partition_of(instance, self._subset.host)
 
     def apply_flavor(self, instance, power_on):
         """The flavor's IFLs and memory on the stopped partition (1

@@ -17,7 +17,10 @@ before the first volume is attached, and still after the partition is gone
 (Nova detaches volumes after destroy): they are kept in the instance's
 system metadata, one key per compute host, because while a resize moves an
 instance between hosts both its partitions exist, and each host's connector
-must give its own.  A storage group needs the boot volume as one of its own
+must give its own.  Beside them, one key per host keeps the object-id of
+the CPC of that host's partition: the destination of an evacuation asks the
+HMC about that CPC when the source's partition is not listed
+(dpm.evacuation).  A storage group needs the boot volume as one of its own
 volumes to boot from it; data volumes reach the guest over the same WWPNs
 without the HMC knowing them, as with HBAs.
 """
@@ -32,6 +35,7 @@ from nova_ibmz.common import fc
 
 # + ':<host>'
 WWPNS_KEY = 'ibmz_dpm_wwpns'
+CPC_KEY = 'ibmz_dpm_cpc'
 FIRST_HBA_DEVNO = 0x1900
 BOOT_VOLUME = 'boot'
 
@@ -137,28 +141,40 @@ def boot_volume(subset, group, size_gb, existing=False):
             'boot-storage-volume': volume.uri}
 
 
-def _wwpns_key(host):
-    return f'{WWPNS_KEY}:{host}'
+def _key(kind, host):
+    return f'{kind}:{host}'
 
 
-def remember(instance, host, initiators):
-    """The WWPNs of host's partition of the instance, for its connector."""
-    instance.system_metadata[_wwpns_key(host)] = ','.join(
-        i.wwpn for i in initiators)
+def remember(instance, host, initiators, cpc_id):
+    """What host's partition of the instance is: its WWPNs, for its
+    connector, and the object-id of its CPC, for a destination that
+    fences it."""
+    metadata = instance.system_metadata
+    metadata[_key(WWPNS_KEY, host)] = ','.join(i.wwpn for i in initiators)
+    metadata[_key(CPC_KEY, host)] = cpc_id
 
 
 def remembered_wwpns(instance, host):
     metadata = getattr(instance, 'system_metadata', None) or {}
-    return [w for w in metadata.get(_wwpns_key(host), '').split(',') if w]
+    return [w for w in metadata.get(_key(WWPNS_KEY, host), '').split(',')
+            if w]
 
 
-def keep_wwpns_of(instance, host):
-    """Forget the WWPNs of every host's partition but host's: a move
-    between hosts ended, and host keeps the instance."""
+def remembered_cpc(instance, host):
+    """The object-id of the CPC of host's partition, or None (an instance
+    built before it was recorded)."""
+    return instance.system_metadata.get(_key(CPC_KEY, host))
+
+
+def keep_partition_of(instance, host):
+    """Forget the WWPNs and CPC of every host's partition but host's: a
+    move between hosts or an evacuation ended, and host keeps the
+    instance."""
     metadata = instance.system_metadata
-    for key in [k for k in metadata if k.startswith(f'{WWPNS_KEY}:')]:
-        if key != _wwpns_key(host):
-            del metadata[key]
+    kept = {_key(WWPNS_KEY, host), _key(CPC_KEY, host)}
+    for key in [k for k in metadata if k.split(':', 1)[0] in
+                (WWPNS_KEY, CPC_KEY) and k not in kept]:
+        del metadata[key]
 
 
 def check_fc(instance, connection_info):

@@ -3,11 +3,10 @@
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """The DPM driver through Nova's API on the HMC simulator
 (tests.functional.dpm_cloud): lifecycle, resize, shelve, rebuild, failed
-spawns, evacuation refused, orphans at start."""
+spawns, orphans at start (evacuation: test_dpm_evacuate)."""
 
 import uuid
 
-from nova.tests.functional.api import client
 from oslo_utils.fixture import uuidsentinel as uuids
 
 from nova_ibmz.hmc import naming
@@ -149,24 +148,6 @@ class DPMServersTest(dpm_cloud.DPMCloud):
         self.assertEqual(wwpns, [h.properties['wwpn']
                                  for h in after.hbas.list()])
         self.assertEqual(2, len(after.nics.list()))
-
-    def test_evacuate_is_refused(self):
-        """The failed host may still run the partition: no evacuate."""
-        server = self._wait_for_state_change(self._boot(), 'ACTIVE')
-        self.compute.stop()
-        [service] = self.admin_api.get_services(host=HOST,
-                                                binary='nova-compute')
-        self.admin_api.put_service_force_down(service['id'], True)
-        self._start_compute('dpm-subset-2')
-        # The destination refuses at once (in these tests casts are calls,
-        # so the API answers with the destination's error).
-        error = self.assertRaises(
-            client.OpenStackApiException, self.admin_api.post_server_action,
-            server['id'], {'evacuate': {}})
-        self.assertIn('InstanceEvacuateNotSupported', str(error))
-        self.assertEqual('active', self._status(server))
-        names = [p.name for p in hmc.faked_cpc().partitions.list()]
-        self.assertFalse([n for n in names if 'dpm-subset-2' in n])
 
     def test_restart_removes_orphans_when_asked(self):
         """A partition of this host that no instance owns (a crash in the
