@@ -18,8 +18,8 @@ DPM = {
     'FC LUNs have no device names Nova could choose',
     'test_get_instance_disk_info': 'no local disks: volumes only',
     'test_get_mks_console': PRSM_CANNOT,
-    'test_get_serial_console': 'not yet: the HMC ASCII console is a '
-    'websocket Nova\'s serial proxy does not speak',
+    'test_get_serial_console': 'not built yet: the HMC\'s OS console '
+    'websocket is to be bridged to Nova\'s serial proxy',
     'test_get_spice_console': PRSM_CANNOT,
     'test_get_vnc_console': PRSM_CANNOT,
     'test_host_power_action_reboot': 'never: the CPC runs other workloads',
@@ -33,7 +33,8 @@ DPM = {
     'test_pause': PRSM_CANNOT,
     'test_poll_rebooting_instances': 'reboots end within the call; nothing '
     'is left to poll',
-    'test_rescue': 'not yet: needs a rescue boot volume',
+    'test_rescue': 'not built yet: the HMC boots a partition from a '
+    'mounted ISO image',
     'test_restore_running': 'Nova powers the partition on instead',
     'test_restore_soft_deleted': 'Nova powers the partition on instead',
     'test_resume_suspended_instance': PRSM_CANNOT,
@@ -49,9 +50,10 @@ DPM = {
     'test_swap_volume': 'no HMC call moves the guest to another LUN',
     'test_unpause_paused_instance': PRSM_CANNOT,
     'test_unpause_unpaused_instance': PRSM_CANNOT,
-    'test_unrescue_rescued_instance': 'not yet: needs a rescue boot volume',
-    'test_unrescue_unrescued_instance': 'not yet: needs a rescue boot '
-    'volume',
+    'test_unrescue_rescued_instance': 'not built yet: rescue boots from '
+    'a mounted ISO image',
+    'test_unrescue_unrescued_instance': 'not built yet: rescue boots '
+    'from a mounted ISO image',
 }
 
 # Each with the reason z/VM or its Cloud Connector does not do it.
