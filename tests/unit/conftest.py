@@ -2,8 +2,9 @@
 # not use this file except in compliance with the License. You may obtain
 # a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
 """Fixtures of the z/VM parts' tests: the Cloud Connector simulator and a
-client of it."""
+client of it; and Nova's thread pools shut after every test."""
 
+from nova import thread_pool_factory
 import pytest
 
 from tests import connector
@@ -20,3 +21,13 @@ def sim():
 def cc(sim):
     """Our REST client of the simulator's first member."""
     return connector.client(sim.url)
+
+
+@pytest.fixture(autouse=True)
+def nova_executors():
+    """Shut the thread pools of Nova's a test started (a port allocation
+    in a NetworkInfoAsyncWrapper, a service's periodic tasks), as Nova's
+    own test fixture does: the next Nova fixture in the process refuses
+    to start while any is left."""
+    yield
+    thread_pool_factory.reset_all_executors()
