@@ -33,7 +33,6 @@ from oslo_utils import excutils
 from nova_ibmz.common.exception import InstanceSetupError
 from nova_ibmz.common import fc
 
-# + ':<host>'
 WWPNS_KEY = 'ibmz_dpm_wwpns'
 CPC_KEY = 'ibmz_dpm_cpc'
 FIRST_HBA_DEVNO = 0x1900
